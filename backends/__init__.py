@@ -1,0 +1,1 @@
+"""Per-backend fast paths for the transposed convolution (see the dispatcher)."""

@@ -1,0 +1,17 @@
+"""Transposed convolution layers that behave the same on every Keras backend."""
+
+from keras_ct_plugin import ops
+from keras_ct_plugin.base_conv_transpose import BaseConvTranspose
+from keras_ct_plugin.layers import Conv1DTranspose
+from keras_ct_plugin.layers import Conv2DTranspose
+from keras_ct_plugin.layers import Conv3DTranspose
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BaseConvTranspose",
+    "Conv1DTranspose",
+    "Conv2DTranspose",
+    "Conv3DTranspose",
+    "ops",
+]

@@ -1,0 +1,150 @@
+"""Validation and standardization of the transposed-convolution arguments.
+
+Each helper names the argument, says what was expected and what was received,
+and returns the argument in its standard form (ints as tuples of `rank` ints).
+"""
+
+import numbers
+
+PADDINGS = ("valid", "same")
+DATA_FORMATS = ("channels_last", "channels_first")
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _received(name, value):
+    return f"Received {name}={value!r} of type {type(value).__name__}."
+
+
+def positive_int(value, name):
+    if not _is_int(value):
+        raise TypeError(
+            f"Invalid type for argument `{name}`. Expected a positive int. "
+            + _received(name, value)
+        )
+    if value < 1:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected a strictly "
+            f"positive value. Received {name}={value}."
+        )
+    return int(value)
+
+
+def int_tuple(value, rank, name, minimum):
+    """An int, or a tuple/list of `rank` ints, each at least `minimum`."""
+    expected = f"an int or a tuple of {rank} ints, each >= {minimum}"
+    if _is_int(value):
+        values = (value,) * rank
+    elif isinstance(value, (tuple, list)) and all(_is_int(v) for v in value):
+        values = tuple(value)
+    else:
+        raise TypeError(
+            f"Invalid type for argument `{name}`. Expected {expected}. "
+            + _received(name, value)
+        )
+    if len(values) != rank or min(values) < minimum:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected {expected}. "
+            f"Received {name}={value!r}."
+        )
+    return tuple(int(v) for v in values)
+
+
+def choice(value, name, choices):
+    expected = " or ".join(repr(c) for c in choices)
+    if not isinstance(value, str):
+        raise TypeError(
+            f"Invalid type for argument `{name}`. Expected {expected}. "
+            + _received(name, value)
+        )
+    if value.lower() not in choices:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected {expected}. "
+            f"Received {name}={value!r}."
+        )
+    return value.lower()
+
+
+def padding(value):
+    return choice(value, "padding", PADDINGS)
+
+
+def data_format(value):
+    return choice(value, "data_format", DATA_FORMATS)
+
+
+def output_padding(value, rank, strides, dilation_rate):
+    """`None`, or per axis `0 <= output_padding < max(stride, dilation)`.
+
+    This is PyTorch's rule; with `dilation_rate=1` it is Keras's
+    `output_padding < strides`.
+    """
+    if value is None:
+        return None
+    values = int_tuple(value, rank, "output_padding", minimum=0)
+    limits = tuple(max(s, d) for s, d in zip(strides, dilation_rate))
+    if any(op >= limit for op, limit in zip(values, limits)):
+        raise ValueError(
+            "Invalid value for argument `output_padding`. Expected each value "
+            "to be strictly less than max(strides, dilation_rate) on its axis, "
+            f"here {limits}. Received output_padding={value!r} with "
+            f"strides={strides} and dilation_rate={dilation_rate}."
+        )
+    return values
+
+
+def conv_transpose_settings(
+    rank, strides, padding_, output_padding_, dilation_rate, data_format_
+):
+    """The standardized settings shared by the layer and the functional op."""
+    strides = int_tuple(strides, rank, "strides", minimum=1)
+    dilation_rate = int_tuple(dilation_rate, rank, "dilation_rate", minimum=1)
+    return dict(
+        strides=strides,
+        padding=padding(padding_),
+        output_padding=output_padding(output_padding_, rank, strides, dilation_rate),
+        dilation_rate=dilation_rate,
+        data_format=data_format(data_format_),
+    )
+
+
+def _layout(rank, data_format):
+    spatial = ", ".join(f"spatial_{i + 1}" for i in range(rank))
+    if data_format == "channels_last":
+        return f"(batch, {spatial}, channels)"
+    return f"(batch, channels, {spatial})"
+
+
+def input_channels(shape, rank, data_format, expected_channels=None):
+    """Check an input shape; return its (known) channel count."""
+    shape = tuple(shape)
+    expected = (
+        f"a {rank + 2}-D input of shape {_layout(rank, data_format)} "
+        f"for data_format={data_format!r}"
+    )
+    if len(shape) != rank + 2:
+        raise ValueError(
+            f"Invalid shape for argument `inputs`. Expected {expected}. "
+            f"Received inputs with shape {shape}."
+        )
+    channels = shape[-1 if data_format == "channels_last" else 1]
+    if channels is None:
+        raise ValueError(
+            f"Invalid shape for argument `inputs`. Expected {expected}, with "
+            f"a known channel dimension. Received inputs with shape {shape}."
+        )
+    if expected_channels is not None and channels != expected_channels:
+        raise ValueError(
+            f"Invalid shape for argument `inputs`. Expected {expected}, with "
+            f"{expected_channels} channels to match the kernel. Received "
+            f"inputs with shape {shape}."
+        )
+    spatial = shape[1:-1] if data_format == "channels_last" else shape[2:]
+    if any(n is not None and n < 1 for n in spatial):
+        raise ValueError(
+            f"Invalid shape for argument `inputs`. Expected {expected}, with "
+            f"every spatial size >= 1. Received inputs with shape {shape}."
+        )
+    return channels

@@ -1,0 +1,157 @@
+"""The N-D transposed convolution layer that the public layers specialise."""
+
+import keras
+from keras import activations
+from keras import constraints
+from keras import initializers
+from keras import ops
+from keras import regularizers
+
+from keras_ct_plugin import arguments
+from keras_ct_plugin import generic
+from keras_ct_plugin import shapes
+
+
+class BaseConvTranspose(keras.layers.Layer):
+    """Abstract N-D transposed convolution layer.
+
+    Arguments, their order and the weights are those of
+    `keras.layers.Conv2DTranspose`; `Conv1DTranspose`, `Conv2DTranspose` and
+    `Conv3DTranspose` set the class attribute `rank`.
+    """
+
+    rank = None
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        output_padding=None,
+        data_format=None,
+        dilation_rate=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        rank = self.rank
+        if rank is None:
+            raise TypeError(
+                "BaseConvTranspose is abstract: use Conv1DTranspose, "
+                "Conv2DTranspose or Conv3DTranspose."
+            )
+        self.filters = arguments.positive_int(filters, "filters")
+        self.kernel_size = arguments.int_tuple(
+            kernel_size, rank, "kernel_size", minimum=1
+        )
+        settings = arguments.conv_transpose_settings(
+            rank,
+            strides,
+            padding,
+            output_padding,
+            dilation_rate,
+            data_format or keras.config.image_data_format(),
+        )
+        self.strides = settings["strides"]
+        self.padding = settings["padding"]
+        self.output_padding = settings["output_padding"]
+        self.dilation_rate = settings["dilation_rate"]
+        self.data_format = settings["data_format"]
+        self._settings = settings
+        self._windows = shapes.axis_windows(
+            self.kernel_size,
+            self.strides,
+            self.dilation_rate,
+            self.padding,
+            self.output_padding,
+        )
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(
+            kernel_initializer or "glorot_uniform"
+        )
+        self.bias_initializer = initializers.get(bias_initializer or "zeros")
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+
+    def _input_channels(self, input_shape):
+        expected = self.kernel.shape[-1] if self.built else None
+        return arguments.input_channels(
+            input_shape, self.rank, self.data_format, expected
+        )
+
+    def build(self, input_shape):
+        in_channels = self._input_channels(input_shape)
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=self.kernel_size + (self.filters, in_channels),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias",
+                shape=(self.filters,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+
+    def call(self, inputs):
+        self._input_channels(inputs.shape)
+        outputs = generic.conv_transpose(inputs, self.kernel, **self._settings)
+        if self.use_bias:
+            channels_last = self.data_format == "channels_last"
+            bias_shape = (self.filters,) + (() if channels_last else (1,) * self.rank)
+            # Not `ops.add`: on TensorFlow it turns bias-like operands into
+            # `tf.nn.bias_add` and guesses NHWC when the last axis has
+            # `filters` entries, adding a channels_first bias on the wrong axis.
+            outputs = outputs + ops.reshape(self.bias, bias_shape)
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        self._input_channels(input_shape)
+        return shapes.output_shape(
+            input_shape, self.filters, self._windows, self.data_format
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_size": self.kernel_size,
+                "strides": self.strides,
+                "padding": self.padding,
+                "output_padding": self.output_padding,
+                "data_format": self.data_format,
+                "dilation_rate": self.dilation_rate,
+                "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": regularizers.serialize(
+                    self.activity_regularizer
+                ),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint),
+            }
+        )
+        return config

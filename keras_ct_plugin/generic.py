@@ -1,0 +1,89 @@
+"""The transposed convolution written with `keras.ops` only.
+
+It runs on every Keras backend (numpy included) and is the fallback that every
+fast path is measured against. Method: insert `stride - 1` zeros between input
+positions, pad (or crop) so that a stride-1 convolution with the flipped kernel
+yields exactly the output window of `shapes.axis_window`, then convolve.
+"""
+
+from keras import ops
+
+from keras_ct_plugin import shapes
+
+
+def conv_transpose(
+    inputs, kernel, *, strides, padding, output_padding, dilation_rate, data_format
+):
+    rank = len(kernel.shape) - 2
+    kernel_size = tuple(kernel.shape[:rank])
+    windows = shapes.axis_windows(
+        kernel_size, strides, dilation_rate, padding, output_padding
+    )
+    x = inputs
+    output_shape = shapes.output_shape(
+        inputs.shape, kernel.shape[-2], windows, data_format
+    )
+    if 0 in output_shape[1:]:
+        return _empty(inputs, output_shape)
+    if data_format == "channels_first":
+        x = ops.moveaxis(x, 1, -1)
+    x = _insert_zeros(x, strides)
+    x = _pad_for_window(x, windows)
+    flipped = ops.flip(kernel, axis=tuple(range(rank)))
+    y = ops.conv(
+        x,
+        ops.swapaxes(flipped, -1, -2),
+        strides=1,
+        padding="valid",
+        dilation_rate=dilation_rate,
+        data_format="channels_last",
+    )
+    if data_format == "channels_first":
+        y = ops.moveaxis(y, -1, 1)
+    return y
+
+
+def _empty(inputs, output_shape):
+    """Keras gives e.g. `size=1, padding="same", output_padding=0`, with an
+    even kernel, a zero-length output; so do we, without a backend conv."""
+    return ops.zeros((ops.shape(inputs)[0],) + output_shape[1:], inputs.dtype)
+
+
+def _insert_zeros(x, strides):
+    """Each spatial position followed by `stride - 1` zeros (length n * stride).
+
+    One axis at a time: TensorFlow's `Pad` takes at most rank 6.
+    """
+    for axis, stride in enumerate(strides, start=1):
+        if stride == 1:
+            continue
+        shape = list(ops.shape(x))
+        x = ops.expand_dims(x, axis + 1)
+        widths = [(0, 0)] * len(x.shape)
+        widths[axis + 1] = (0, stride - 1)
+        x = ops.pad(x, widths)
+        shape[axis] = shape[axis] * stride
+        x = ops.reshape(x, shape)
+    return x
+
+
+def _pad_for_window(x, windows):
+    """Pad or crop a zero-inserted input of length `n * stride` per axis.
+
+    A stride-1 "valid" convolution then starts `crop_before` positions into the
+    full transposed convolution and is `(n - 1) * stride + tail` long.
+    """
+    widths = [(0, 0)]
+    crops = [slice(None)]
+    for w in windows:
+        before = w.effective_kernel - 1 - w.crop_before
+        after = w.tail - w.stride + w.crop_before
+        widths.append((max(before, 0), max(after, 0)))
+        crops.append(slice(max(-before, 0) or None, min(after, 0) or None))
+    widths.append((0, 0))
+    crops.append(slice(None))
+    if any(p != (0, 0) for p in widths):
+        x = ops.pad(x, widths)
+    if any(c != slice(None) for c in crops):
+        x = x[tuple(crops)]
+    return x

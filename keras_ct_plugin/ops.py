@@ -1,0 +1,88 @@
+"""`conv_transpose`: the public functional op, eager and symbolic."""
+
+import keras
+
+from keras_ct_plugin import arguments
+from keras_ct_plugin import generic
+from keras_ct_plugin import shapes
+
+
+class ConvTranspose(keras.Operation):
+    """The op as a Keras `Operation`, so it traces on `keras.Input`s.
+
+    Settings are passed by keyword, never by position (Keras's own symbolic
+    `ConvTranspose` swaps `padding` and `output_padding` that way).
+    """
+
+    def __init__(self, *, settings, name=None):
+        super().__init__(name=name)
+        self.settings = settings
+
+    def call(self, inputs, kernel):
+        return generic.conv_transpose(inputs, kernel, **self.settings)
+
+    def compute_output_spec(self, inputs, kernel):
+        return keras.KerasTensor(
+            output_shape(inputs.shape, kernel.shape, self.settings),
+            dtype=inputs.dtype,
+        )
+
+
+def output_shape(input_shape, kernel_shape, settings):
+    rank = len(kernel_shape) - 2
+    arguments.input_channels(
+        input_shape, rank, settings["data_format"], kernel_shape[-1]
+    )
+    windows = shapes.axis_windows(
+        tuple(kernel_shape[:rank]),
+        settings["strides"],
+        settings["dilation_rate"],
+        settings["padding"],
+        settings["output_padding"],
+    )
+    return shapes.output_shape(
+        input_shape, kernel_shape[-2], windows, settings["data_format"]
+    )
+
+
+def conv_transpose(
+    inputs,
+    kernel,
+    *,
+    strides=1,
+    padding="valid",
+    output_padding=None,
+    dilation_rate=1,
+    data_format=None,
+):
+    """N-D transposed convolution, the same on every Keras backend.
+
+    Args:
+        inputs: tensor of rank N+2, `(batch, *spatial, channels)` for
+            `"channels_last"` or `(batch, channels, *spatial)`.
+        kernel: tensor of shape `kernel_size + (filters, channels)`, the
+            layout of `keras.layers.Conv2DTranspose`'s kernel.
+        strides: int or tuple of N ints.
+        padding: `"valid"` or `"same"` (case-insensitive).
+        output_padding: `None`, or int / tuple of N ints, each strictly less
+            than `max(stride, dilation_rate)` on its axis.
+        dilation_rate: int or tuple of N ints.
+        data_format: `"channels_last"` or `"channels_first"`; defaults to
+            `keras.config.image_data_format()`.
+
+    Returns:
+        A tensor of rank N+2 with `filters` channels.
+    """
+    rank = len(kernel.shape) - 2
+    settings = arguments.conv_transpose_settings(
+        rank,
+        strides,
+        padding,
+        output_padding,
+        dilation_rate,
+        data_format or keras.config.image_data_format(),
+    )
+    if keras.backend.is_keras_tensor(inputs) or keras.backend.is_keras_tensor(kernel):
+        return ConvTranspose(settings=settings)(inputs, kernel)
+    output_shape(inputs.shape, kernel.shape, settings)
+    return generic.conv_transpose(inputs, kernel, **settings)

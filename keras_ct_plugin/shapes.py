@@ -1,0 +1,102 @@
+"""Output-shape and padding arithmetic for transposed convolution.
+
+Framework-free: the layer, the public op and every backend path use this module,
+so a shape rule lives in exactly one place. The tests' NumPy reference does not.
+
+Every implementation computes the same thing along each spatial axis:
+
+1. the *full* transposed convolution, where input position `i` and kernel tap
+   `j` land at `i * stride + j * dilation` (Relationship 13 of
+   arXiv:1603.07285, with dilation); its length is
+   `(size - 1) * stride + effective_kernel`, where
+   `effective_kernel = (kernel - 1) * dilation + 1`;
+2. a window of it: `crop_before` positions dropped at the start, `length`
+   positions kept. Positions past the end of the full output read as zeros.
+
+`length` is always `(size - 1) * stride + tail`, with a `tail` that does not
+depend on the input size, so the window is known before the input size is.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AxisWindow:
+    """Which part of one axis of the full transposed convolution is output."""
+
+    stride: int
+    effective_kernel: int
+    crop_before: int
+    tail: int
+
+    def full_length(self, size):
+        return (size - 1) * self.stride + self.effective_kernel
+
+    def length(self, size):
+        if size is None:
+            return None
+        return (size - 1) * self.stride + self.tail
+
+    def crop_after(self, size):
+        """Positions dropped at the end; negative means zeros are appended."""
+        return self.full_length(size) - self.crop_before - self.length(size)
+
+
+def effective_kernel_size(kernel_size, dilation_rate):
+    return (kernel_size - 1) * dilation_rate + 1
+
+
+def axis_window(kernel_size, stride, dilation_rate, padding, output_padding):
+    """The output window along one axis, with Keras 3's `padding` rules.
+
+    `padding="valid"` keeps the full output, extended with `output_padding`
+    zeros at the end (by default up to `stride` when the kernel is shorter).
+    `padding="same"` gives `size * stride` positions, or
+    `(size - 1) * stride + effective_kernel % 2 + output_padding` when
+    `output_padding` is given, cropping `floor(excess / 2)` at the start.
+    """
+    k = effective_kernel_size(kernel_size, dilation_rate)
+    if padding == "valid":
+        if output_padding is None:
+            output_padding = max(k, stride) - k
+        return AxisWindow(stride, k, crop_before=0, tail=k + output_padding)
+    if padding == "same":
+        if output_padding is None:
+            tail = stride
+        else:
+            tail = k % 2 + output_padding
+        return AxisWindow(stride, k, crop_before=max((k - tail) // 2, 0), tail=tail)
+    raise ValueError(
+        "Invalid value for argument `padding`. Expected 'valid' or 'same'. "
+        f"Received padding={padding!r}."
+    )
+
+
+def axis_windows(kernel_size, strides, dilation_rate, padding, output_padding):
+    """One `AxisWindow` per spatial axis; tuples in, tuple out."""
+    if output_padding is None:
+        output_padding = (None,) * len(kernel_size)
+    return tuple(
+        axis_window(k, s, d, padding, op)
+        for k, s, d, op in zip(kernel_size, strides, dilation_rate, output_padding)
+    )
+
+
+def spatial_axes(rank, data_format):
+    if data_format == "channels_last":
+        return tuple(range(1, rank + 1))
+    return tuple(range(2, rank + 2))
+
+
+def channel_axis(data_format):
+    return -1 if data_format == "channels_last" else 1
+
+
+def output_shape(input_shape, filters, windows, data_format):
+    """The output shape for `input_shape`; `None` sizes stay `None`."""
+    rank = len(windows)
+    sizes = [input_shape[a] for a in spatial_axes(rank, data_format)]
+    spatial = tuple(w.length(n) for w, n in zip(windows, sizes))
+    if data_format == "channels_last":
+        return (input_shape[0],) + spatial + (filters,)
+    return (input_shape[0], filters) + spatial

@@ -1,0 +1,232 @@
+"""Bad input fails early, with the argument named, what was expected and what
+was received; nothing is left half-built."""
+
+import re
+
+import keras
+import numpy as np
+import pytest
+
+import keras_ct_plugin as ct
+
+CONSTRUCTOR_ERRORS = {
+    "filters-zero": (
+        dict(filters=0, kernel_size=2),
+        ValueError,
+        "Invalid value for argument `filters`. Expected a strictly positive "
+        "value. Received filters=0.",
+    ),
+    "filters-float": (
+        dict(filters=2.5, kernel_size=2),
+        TypeError,
+        "Invalid type for argument `filters`. Expected a positive int. "
+        "Received filters=2.5 of type float.",
+    ),
+    "filters-bool": (
+        dict(filters=True, kernel_size=2),
+        TypeError,
+        "Invalid type for argument `filters`. Expected a positive int. "
+        "Received filters=True of type bool.",
+    ),
+    "kernel-size-length": (
+        dict(filters=4, kernel_size=(2, 2, 2)),
+        ValueError,
+        "Invalid value for argument `kernel_size`. Expected an int or a tuple "
+        "of 2 ints, each >= 1. Received kernel_size=(2, 2, 2).",
+    ),
+    "kernel-size-zero": (
+        dict(filters=4, kernel_size=(2, 0)),
+        ValueError,
+        "Invalid value for argument `kernel_size`. Expected an int or a tuple "
+        "of 2 ints, each >= 1. Received kernel_size=(2, 0).",
+    ),
+    "kernel-size-string": (
+        dict(filters=4, kernel_size="3"),
+        TypeError,
+        "Invalid type for argument `kernel_size`. Expected an int or a tuple "
+        "of 2 ints, each >= 1. Received kernel_size='3' of type str.",
+    ),
+    "strides-zero": (
+        dict(filters=4, kernel_size=2, strides=0),
+        ValueError,
+        "Invalid value for argument `strides`. Expected an int or a tuple of "
+        "2 ints, each >= 1. Received strides=0.",
+    ),
+    "strides-length": (
+        dict(filters=4, kernel_size=2, strides=[2]),
+        ValueError,
+        "Invalid value for argument `strides`. Expected an int or a tuple of "
+        "2 ints, each >= 1. Received strides=[2].",
+    ),
+    "dilation-negative": (
+        dict(filters=4, kernel_size=2, dilation_rate=(1, -1)),
+        ValueError,
+        "Invalid value for argument `dilation_rate`. Expected an int or a "
+        "tuple of 2 ints, each >= 1. Received dilation_rate=(1, -1).",
+    ),
+    "dilation-float": (
+        dict(filters=4, kernel_size=2, dilation_rate=(1, 1.5)),
+        TypeError,
+        "Invalid type for argument `dilation_rate`. Expected an int or a "
+        "tuple of 2 ints, each >= 1. Received dilation_rate=(1, 1.5) of type "
+        "tuple.",
+    ),
+    "output-padding-too-large": (
+        dict(filters=4, kernel_size=3, strides=(2, 3), output_padding=(1, 3)),
+        ValueError,
+        "Invalid value for argument `output_padding`. Expected each value to "
+        "be strictly less than max(strides, dilation_rate) on its axis, here "
+        "(2, 3). Received output_padding=(1, 3) with strides=(2, 3) and "
+        "dilation_rate=(1, 1).",
+    ),
+    "output-padding-negative": (
+        dict(filters=4, kernel_size=3, strides=2, output_padding=-1),
+        ValueError,
+        "Invalid value for argument `output_padding`. Expected an int or a "
+        "tuple of 2 ints, each >= 0. Received output_padding=-1.",
+    ),
+    "padding-unknown": (
+        dict(filters=4, kernel_size=3, padding="full"),
+        ValueError,
+        "Invalid value for argument `padding`. Expected 'valid' or 'same'. "
+        "Received padding='full'.",
+    ),
+    "padding-type": (
+        dict(filters=4, kernel_size=3, padding=None),
+        TypeError,
+        "Invalid type for argument `padding`. Expected 'valid' or 'same'. "
+        "Received padding=None of type NoneType.",
+    ),
+    "data-format-unknown": (
+        dict(filters=4, kernel_size=3, data_format="NHWC"),
+        ValueError,
+        "Invalid value for argument `data_format`. Expected 'channels_last' "
+        "or 'channels_first'. Received data_format='NHWC'.",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    CONSTRUCTOR_ERRORS.values(),
+    ids=CONSTRUCTOR_ERRORS.keys(),
+)
+def test_constructor_rejects(kwargs, error, message):
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
+        ct.Conv2DTranspose(**kwargs)
+
+
+def test_base_class_is_abstract():
+    with pytest.raises(
+        TypeError,
+        match=re.escape(
+            "BaseConvTranspose is abstract: use Conv1DTranspose, "
+            "Conv2DTranspose or Conv3DTranspose."
+        ),
+    ):
+        ct.BaseConvTranspose(4, 2)
+
+
+def test_padding_is_case_insensitive():
+    assert ct.Conv2DTranspose(4, 3, padding="SaMe").padding == "same"
+
+
+BUILD_ERRORS = {
+    "wrong-rank": (
+        dict(),
+        (2, 8, 3),
+        "Invalid shape for argument `inputs`. Expected a 4-D input of shape "
+        "(batch, spatial_1, spatial_2, channels) for "
+        "data_format='channels_last'. Received inputs with shape (2, 8, 3).",
+    ),
+    "wrong-rank-channels-first": (
+        dict(data_format="channels_first"),
+        (2, 3, 8, 8, 8),
+        "Invalid shape for argument `inputs`. Expected a 4-D input of shape "
+        "(batch, channels, spatial_1, spatial_2) for "
+        "data_format='channels_first'. Received inputs with shape "
+        "(2, 3, 8, 8, 8).",
+    ),
+    "unknown-channels": (
+        dict(),
+        (None, 8, 8, None),
+        "Invalid shape for argument `inputs`. Expected a 4-D input of shape "
+        "(batch, spatial_1, spatial_2, channels) for "
+        "data_format='channels_last', with a known channel dimension. "
+        "Received inputs with shape (None, 8, 8, None).",
+    ),
+    "empty-spatial": (
+        dict(),
+        (2, 0, 8, 3),
+        "Invalid shape for argument `inputs`. Expected a 4-D input of shape "
+        "(batch, spatial_1, spatial_2, channels) for "
+        "data_format='channels_last', with every spatial size >= 1. Received "
+        "inputs with shape (2, 0, 8, 3).",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "kwargs, input_shape, message", BUILD_ERRORS.values(), ids=BUILD_ERRORS.keys()
+)
+def test_build_rejects_and_leaves_layer_unbuilt(kwargs, input_shape, message):
+    layer = ct.Conv2DTranspose(4, 3, **kwargs)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        layer.build(input_shape)
+    assert not layer.built
+    assert layer.weights == []
+
+
+def test_symbolic_input_of_wrong_rank_is_rejected():
+    layer = ct.Conv2DTranspose(4, 3)
+    with pytest.raises(ValueError, match="Received inputs with shape \\(None, 8, 3\\)"):
+        layer(keras.Input((8, 3)))
+    assert not layer.built and layer.weights == []
+
+
+def test_channel_count_must_match_built_kernel():
+    layer = ct.Conv2DTranspose(4, 3)
+    layer(np.zeros((1, 5, 5, 3), "float32"))
+    message = (
+        "Invalid shape for argument `inputs`. Expected a 4-D input of shape "
+        "(batch, spatial_1, spatial_2, channels) for "
+        "data_format='channels_last', with 3 channels to match the kernel. "
+        "Received inputs with shape (1, 5, 5, 2)."
+    )
+    # Keras wraps errors raised in `call` with the layer's name and arguments.
+    with pytest.raises(ValueError, match=re.escape(message)):
+        layer(np.zeros((1, 5, 5, 2), "float32"))
+    with pytest.raises(ValueError, match=re.escape("with 3 channels to match")):
+        layer.compute_output_shape((None, 5, 5, 2))
+
+
+def test_functional_op_rejects_mismatched_kernel():
+    message = (
+        "Invalid shape for argument `inputs`. Expected a 3-D input of shape "
+        "(batch, spatial_1, channels) for data_format='channels_last', with "
+        "5 channels to match the kernel. Received inputs with shape (2, 6, 3)."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        ct.ops.conv_transpose(
+            np.zeros((2, 6, 3), "float32"), np.zeros((3, 4, 5), "float32")
+        )
+
+
+def test_functional_op_rejects_bad_settings():
+    message = (
+        "Invalid value for argument `strides`. Expected an int or a tuple of "
+        "1 ints, each >= 1. Received strides=(1, 2)."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        ct.ops.conv_transpose(
+            np.zeros((2, 6, 3), "float32"),
+            np.zeros((3, 4, 3), "float32"),
+            strides=(1, 2),
+        )
+
+
+def test_failed_build_can_be_retried_with_good_input():
+    layer = ct.Conv2DTranspose(4, 3)
+    with pytest.raises(ValueError):
+        layer(np.zeros((2, 8, 3), "float32"))
+    assert layer(np.zeros((2, 8, 8, 3), "float32")).shape == (2, 10, 10, 4)
