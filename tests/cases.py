@@ -44,7 +44,12 @@ class Case:
 
     @property
     def keras_builtin_accepts(self):
-        return max(self.strides) == 1 or max(self.dilation_rate) == 1
+        """Keras rejects strides > 1 with dilation > 1, and output_padding
+        >= strides (this plugin follows torch: < max(strides, dilation))."""
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            return False
+        op = self.output_padding or (0,) * self.rank
+        return all(p < s for p, s in zip(op, self.strides))
 
     @property
     def id(self):

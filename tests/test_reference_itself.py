@@ -1,0 +1,63 @@
+"""The NumPy reference, checked on its own: by hand, and against Keras's
+built-in layers where they run (on JAX and torch they take every setting they
+accept; on TensorFlow/CPU some raise, which is what this plugin fixes)."""
+
+import keras
+import numpy as np
+import pytest
+
+import reference
+from cases import REFERENCE_CASES
+from helpers import BUILTIN_LAYERS
+from helpers import assert_matches_reference
+from helpers import layer_for
+from helpers import to_numpy
+from helpers import uniform
+
+
+def test_scatter_by_hand():
+    # x = [1, 2], kernel [1, 10, 100], stride 2: 1 lands on 0..2, 2 on 2..4.
+    x = np.array([1.0, 2.0]).reshape(1, 2, 1)
+    kernel = np.array([1.0, 10.0, 100.0]).reshape(3, 1, 1)
+    full = [1, 10, 102, 20, 200]
+    np.testing.assert_array_equal(
+        reference.conv_transpose(x, kernel, 2).ravel(), full
+    )
+    # "same" keeps 2 * 2 = 4 positions, dropping floor(1 / 2) = 0 at the start.
+    np.testing.assert_array_equal(
+        reference.conv_transpose(x, kernel, 2, "same").ravel(), full[:4]
+    )
+    # dilation 2 spreads the taps: 1 at 0, 2, 4 and 2 at 1, 3, 5.
+    np.testing.assert_array_equal(
+        reference.conv_transpose(x, kernel, 1, dilation_rate=2).ravel(),
+        [1, 2, 10, 20, 100, 200],
+    )
+    # output_padding appends zeros after the full output under "valid".
+    np.testing.assert_array_equal(
+        reference.conv_transpose(x, kernel, 2, output_padding=1).ravel(), full + [0]
+    )
+
+
+BUILTIN_CASES = [c for c in REFERENCE_CASES if c.keras_builtin_accepts][::3]
+
+
+@pytest.mark.parametrize("case", BUILTIN_CASES, ids=lambda c: c.id)
+def test_plugin_and_reference_match_keras_builtin(case):
+    x = uniform(case.input_shape, seed=3)
+    builtin = BUILTIN_LAYERS[case.rank](
+        case.filters, case.kernel_size, **case.settings, use_bias=False
+    )
+    try:
+        expected = to_numpy(builtin(x))
+    except Exception as error:  # noqa: BLE001 - the built-in's own failures
+        if keras.backend.backend() != "tensorflow":
+            raise
+        pytest.skip(f"keras.layers built-in raises on TensorFlow: {type(error).__name__}")
+    kernel = to_numpy(builtin.kernel)
+    assert_matches_reference(
+        expected, reference.conv_transpose(x, kernel, **case.settings)
+    )
+    layer = layer_for(case, use_bias=False)
+    layer.build(x.shape)
+    layer.set_weights(builtin.get_weights())
+    np.testing.assert_allclose(to_numpy(layer(x)), expected, rtol=1e-5, atol=1e-5)
