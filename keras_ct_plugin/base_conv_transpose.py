@@ -1,5 +1,7 @@
 """The N-D transposed convolution layer that the public layers specialise."""
 
+import warnings
+
 import keras
 from keras import activations
 from keras import constraints
@@ -8,7 +10,7 @@ from keras import ops
 from keras import regularizers
 
 from keras_ct_plugin import arguments
-from keras_ct_plugin import generic
+from keras_ct_plugin import dispatch
 from keras_ct_plugin import shapes
 
 
@@ -40,6 +42,7 @@ class BaseConvTranspose(keras.layers.Layer):
         activity_regularizer=None,
         kernel_constraint=None,
         bias_constraint=None,
+        implementation="auto",
         **kwargs,
     ):
         rank = self.rank
@@ -73,6 +76,16 @@ class BaseConvTranspose(keras.layers.Layer):
             self.padding,
             self.output_padding,
         )
+        self.implementation = arguments.choice(
+            implementation, "implementation", dispatch.IMPLEMENTATIONS
+        )
+        reason = dispatch.why_not(self.implementation, self._windows, settings)
+        if reason is not None:
+            raise ValueError(
+                f"Invalid value for argument `implementation`. "
+                f"implementation={implementation!r} cannot serve this layer: "
+                f"{reason}. Use implementation='auto' to let the layer choose."
+            )
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(
@@ -112,7 +125,13 @@ class BaseConvTranspose(keras.layers.Layer):
 
     def call(self, inputs):
         self._input_channels(inputs.shape)
-        outputs = generic.conv_transpose(inputs, self.kernel, **self._settings)
+        outputs = dispatch.conv_transpose(
+            inputs,
+            self.kernel,
+            implementation=self.implementation,
+            windows=self._windows,
+            **self._settings,
+        )
         if self.use_bias:
             channels_last = self.data_format == "channels_last"
             bias_shape = (self.filters,) + (() if channels_last else (1,) * self.rank)
@@ -152,6 +171,25 @@ class BaseConvTranspose(keras.layers.Layer):
                 ),
                 "kernel_constraint": constraints.serialize(self.kernel_constraint),
                 "bias_constraint": constraints.serialize(self.bias_constraint),
+                "implementation": self.implementation,
             }
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        """A model saved with a path the running backend lacks still loads,
+        and runs with `implementation="auto"`."""
+        layer = None
+        try:
+            layer = cls(**config)
+        except ValueError as error:
+            if "`implementation`" not in str(error):
+                raise
+            warnings.warn(
+                f"{error} Loading layer {config.get('name')!r} with "
+                "implementation='auto' instead.",
+                stacklevel=2,
+            )
+            layer = cls(**{**config, "implementation": "auto"})
+        return layer

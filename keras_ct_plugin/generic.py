@@ -8,23 +8,11 @@ yields exactly the output window of `shapes.axis_window`, then convolve.
 
 from keras import ops
 
-from keras_ct_plugin import shapes
 
 
-def conv_transpose(
-    inputs, kernel, *, strides, padding, output_padding, dilation_rate, data_format
-):
-    rank = len(kernel.shape) - 2
-    kernel_size = tuple(kernel.shape[:rank])
-    windows = shapes.axis_windows(
-        kernel_size, strides, dilation_rate, padding, output_padding
-    )
+def conv_transpose(inputs, kernel, *, windows, strides, dilation_rate, data_format, **_):
+    rank = len(windows)
     x = inputs
-    output_shape = shapes.output_shape(
-        inputs.shape, kernel.shape[-2], windows, data_format
-    )
-    if 0 in output_shape[1:]:
-        return _empty(inputs, output_shape)
     if data_format == "channels_first":
         x = ops.moveaxis(x, 1, -1)
     x = _insert_zeros(x, strides)
@@ -41,12 +29,6 @@ def conv_transpose(
     if data_format == "channels_first":
         y = ops.moveaxis(y, -1, 1)
     return y
-
-
-def _empty(inputs, output_shape):
-    """Keras gives e.g. `size=1, padding="same", output_padding=0`, with an
-    even kernel, a zero-length output; so do we, without a backend conv."""
-    return ops.zeros((ops.shape(inputs)[0],) + output_shape[1:], inputs.dtype)
 
 
 def _insert_zeros(x, strides):

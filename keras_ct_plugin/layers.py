@@ -28,6 +28,10 @@ _ARGS = """
             regularizers.
         kernel_constraint, bias_constraint: optional constraints applied
             after each optimizer update.
+        implementation: `"auto"` (default) picks the fastest path that serves
+            the call on the running backend; `"generic"` (keras.ops only),
+            `"matmul"` (kernel == strides, no overlap) or `"native"` (the
+            backend's own op) force one, and raise if it cannot serve.
         **kwargs: `name`, `dtype`, `trainable` and the other base-layer
             arguments.
 

@@ -3,7 +3,7 @@
 import keras
 
 from keras_ct_plugin import arguments
-from keras_ct_plugin import generic
+from keras_ct_plugin import dispatch
 from keras_ct_plugin import shapes
 
 
@@ -19,7 +19,7 @@ class ConvTranspose(keras.Operation):
         self.settings = settings
 
     def call(self, inputs, kernel):
-        return generic.conv_transpose(inputs, kernel, **self.settings)
+        return _dispatch(inputs, kernel, self.settings)
 
     def compute_output_spec(self, inputs, kernel):
         return keras.KerasTensor(
@@ -28,18 +28,33 @@ class ConvTranspose(keras.Operation):
         )
 
 
-def output_shape(input_shape, kernel_shape, settings):
+def _windows(kernel_shape, settings):
     rank = len(kernel_shape) - 2
-    arguments.input_channels(
-        input_shape, rank, settings["data_format"], kernel_shape[-1]
-    )
-    windows = shapes.axis_windows(
+    return shapes.axis_windows(
         tuple(kernel_shape[:rank]),
         settings["strides"],
         settings["dilation_rate"],
         settings["padding"],
         settings["output_padding"],
     )
+
+
+def _dispatch(inputs, kernel, settings):
+    return dispatch.conv_transpose(
+        inputs,
+        kernel,
+        implementation="auto",
+        windows=_windows(kernel.shape, settings),
+        **settings,
+    )
+
+
+def output_shape(input_shape, kernel_shape, settings):
+    rank = len(kernel_shape) - 2
+    arguments.input_channels(
+        input_shape, rank, settings["data_format"], kernel_shape[-1]
+    )
+    windows = _windows(kernel_shape, settings)
     return shapes.output_shape(
         input_shape, kernel_shape[-2], windows, settings["data_format"]
     )
@@ -85,4 +100,4 @@ def conv_transpose(
     if keras.backend.is_keras_tensor(inputs) or keras.backend.is_keras_tensor(kernel):
         return ConvTranspose(settings=settings)(inputs, kernel)
     output_shape(inputs.shape, kernel.shape, settings)
-    return generic.conv_transpose(inputs, kernel, **settings)
+    return _dispatch(inputs, kernel, settings)

@@ -24,10 +24,15 @@ from dataclasses import dataclass
 class AxisWindow:
     """Which part of one axis of the full transposed convolution is output."""
 
+    kernel_size: int
     stride: int
-    effective_kernel: int
+    dilation: int
     crop_before: int
     tail: int
+
+    @property
+    def effective_kernel(self):
+        return effective_kernel_size(self.kernel_size, self.dilation)
 
     def full_length(self, size):
         return (size - 1) * self.stride + self.effective_kernel
@@ -37,9 +42,21 @@ class AxisWindow:
             return None
         return (size - 1) * self.stride + self.tail
 
-    def crop_after(self, size):
-        """Positions dropped at the end; negative means zeros are appended."""
-        return self.full_length(size) - self.crop_before - self.length(size)
+    @property
+    def crop_after(self):
+        """Positions dropped at the end of the full output, the same for every
+        input size; negative means zeros are appended."""
+        return self.effective_kernel - self.crop_before - self.tail
+
+    @property
+    def is_tiling(self):
+        """Kernel windows tile the output exactly: one matmul and a reshape."""
+        return (
+            self.kernel_size == self.stride
+            and self.dilation == 1
+            and self.crop_before == 0
+            and self.tail == self.stride
+        )
 
 
 def effective_kernel_size(kernel_size, dilation_rate):
@@ -59,13 +76,14 @@ def axis_window(kernel_size, stride, dilation_rate, padding, output_padding):
     if padding == "valid":
         if output_padding is None:
             output_padding = max(k, stride) - k
-        return AxisWindow(stride, k, crop_before=0, tail=k + output_padding)
+        return AxisWindow(kernel_size, stride, dilation_rate, 0, k + output_padding)
     if padding == "same":
         if output_padding is None:
             tail = stride
         else:
             tail = k % 2 + output_padding
-        return AxisWindow(stride, k, crop_before=max((k - tail) // 2, 0), tail=tail)
+        crop_before = max((k - tail) // 2, 0)
+        return AxisWindow(kernel_size, stride, dilation_rate, crop_before, tail)
     raise ValueError(
         "Invalid value for argument `padding`. Expected 'valid' or 'same'. "
         f"Received padding={padding!r}."

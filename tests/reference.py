@@ -75,6 +75,62 @@ def conv_transpose(
     return out
 
 
+def conv_transpose_vjp(
+    x,
+    kernel,
+    upstream,
+    strides,
+    padding="valid",
+    output_padding=None,
+    dilation_rate=1,
+    data_format="channels_last",
+):
+    """Gradients of `sum(conv_transpose(x, kernel) * upstream)` with respect to
+    `x` and `kernel`: each output position reads back what was scattered to
+    it (the gather that is the scatter's adjoint)."""
+    x = np.asarray(x, dtype=np.float64)
+    kernel = np.asarray(kernel, dtype=np.float64)
+    g = np.asarray(upstream, dtype=np.float64)
+    rank = kernel.ndim - 2
+    strides = _per_axis(strides, rank)
+    dilation = _per_axis(dilation_rate, rank)
+    if data_format == "channels_first":
+        x, g = np.moveaxis(x, 1, -1), np.moveaxis(g, 1, -1)
+    sizes = x.shape[1:-1]
+    # Embed the upstream gradient in the full output: undo `_cut` axis by axis.
+    full_sizes = [
+        (n - 1) * s + (k - 1) * d + 1
+        for n, k, s, d in zip(sizes, kernel.shape[:rank], strides, dilation)
+    ]
+    for axis, full_size in enumerate(full_sizes, start=1):
+        g = _uncut(g, axis, full_size)
+    dx = np.zeros_like(x)
+    dkernel = np.zeros_like(kernel)
+    for tap in itertools.product(*(range(k) for k in kernel.shape[:rank])):
+        source = tuple(
+            slice(j * d, j * d + (n - 1) * s + 1, s)
+            for j, d, n, s in zip(tap, dilation, sizes, strides)
+        )
+        g_tap = g[(slice(None), *source)]  # (batch, *sizes, c_out)
+        dx += g_tap @ kernel[tap]
+        summed = list(range(x.ndim - 1))  # batch and spatial axes
+        dkernel[tap] = np.tensordot(g_tap, x, axes=(summed, summed))
+    if data_format == "channels_first":
+        dx = np.moveaxis(dx, -1, 1)
+    return dx, dkernel
+
+
+def _uncut(g, axis, full_size):
+    """Place a cut axis back at its position in the full output, zero elsewhere."""
+    length = g.shape[axis]
+    excess = full_size - length
+    start = excess // 2 if excess > 0 else 0
+    widths = [(0, 0)] * g.ndim
+    widths[axis] = (start, max(full_size - start - length, 0))
+    g = np.pad(g, widths)
+    return np.take(g, np.arange(full_size), axis=axis)
+
+
 def _cut(a, axis, length):
     excess = a.shape[axis] - length
     if excess < 0:

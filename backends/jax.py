@@ -1,0 +1,101 @@
+"""JAX paths: XLA's convolution forward, with a gradient that avoids it.
+
+XLA on CPU computes the kernel gradient of an input-dilated convolution with a
+dilated-window convolution, which is pathologically slow. `native` keeps the
+forward (`lax.conv_general_dilated` with `lhs_dilation`) and supplies its own
+VJP: the input gradient is a strided forward convolution of the upstream
+gradient, the kernel gradient one matmul per kernel tap over strided slices.
+"""
+
+import itertools
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from keras_ct_plugin import shapes
+
+PATHS = ("native",)
+
+
+def why_not(path, windows, settings):
+    return None
+
+
+def _specs(rank, data_format):
+    spatial = "DHW"[-rank:] if rank <= 3 else None
+    lhs = f"N{spatial}C" if data_format == "channels_last" else f"NC{spatial}"
+    return lhs, spatial
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_transpose(x, kernel, windows, data_format):
+    return _forward(x, kernel, windows, data_format)
+
+
+def _forward(x, kernel, windows, data_format):
+    rank = len(windows)
+    lhs, spatial = _specs(rank, data_format)
+    return lax.conv_general_dilated(
+        x,
+        jnp.flip(kernel, axis=tuple(range(rank))),
+        window_strides=(1,) * rank,
+        padding=[(w.effective_kernel - 1 - w.crop_before, w.tail - 1 + w.crop_before)
+                 for w in windows],
+        lhs_dilation=tuple(w.stride for w in windows),
+        rhs_dilation=tuple(w.dilation for w in windows),
+        dimension_numbers=(lhs, spatial + "OI", lhs),
+    )
+
+
+def _forward_with_residuals(x, kernel, windows, data_format):
+    return _forward(x, kernel, windows, data_format), (x, kernel)
+
+
+def _backward(windows, data_format, residuals, upstream):
+    x, kernel = residuals
+    rank = len(windows)
+    lhs, spatial = _specs(rank, data_format)
+    axes = shapes.spatial_axes(rank, data_format)
+    sizes = [x.shape[a] for a in axes]
+    # The upstream gradient placed in the full transposed convolution.
+    config = [(0, 0, 0)] * upstream.ndim
+    for axis, w in zip(axes, windows):
+        config[axis] = (w.crop_before, w.crop_after, 0)
+    full = lax.pad(upstream, jnp.zeros((), upstream.dtype), config)
+    dilations = tuple(w.dilation for w in windows)
+    strides = tuple(w.stride for w in windows)
+    dx = lax.conv_general_dilated(
+        full,
+        kernel,
+        window_strides=strides,
+        padding="VALID",
+        rhs_dilation=dilations,
+        dimension_numbers=(lhs, spatial + "IO", lhs),
+    )
+    channel = -1 if data_format == "channels_last" else 1
+    batch_and_spatial = [a for a in range(x.ndim) if a != channel % x.ndim]
+    taps = []
+    for tap in itertools.product(*(range(k) for k in kernel.shape[:rank])):
+        start = [0] * full.ndim
+        limit = list(full.shape)
+        step = [1] * full.ndim
+        for axis, j, d, s, n in zip(axes, tap, dilations, strides, sizes):
+            start[axis], limit[axis], step[axis] = j * d, j * d + (n - 1) * s + 1, s
+        g_tap = lax.slice(full, start, limit, step)
+        taps.append(
+            lax.dot_general(
+                g_tap, x, ((batch_and_spatial, batch_and_spatial), ((), ()))
+            )
+        )
+    dkernel = jnp.stack(taps).reshape(kernel.shape)
+    return dx.astype(x.dtype), dkernel.astype(kernel.dtype)
+
+
+_conv_transpose.defvjp(_forward_with_residuals, _backward)
+_conv_transpose_jit = jax.jit(_conv_transpose, static_argnums=(2, 3))
+
+
+def native(inputs, kernel, *, windows, data_format, **_):
+    return _conv_transpose_jit(inputs, kernel, windows, data_format)

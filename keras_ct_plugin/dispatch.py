@@ -1,0 +1,78 @@
+"""Which implementation computes a call, chosen from its static settings.
+
+- "generic": `keras.ops` only (`generic.py`); serves every call on every backend.
+- "matmul": one matmul plus a reshape (`matmul.py`), on every backend, when
+  every axis tiles the output (kernel == stride, output exactly n * stride).
+- "native": the running backend's own transposed convolution
+  (`backends/<backend>.py`): TensorFlow, JAX and PyTorch have one.
+- "auto": "matmul" where it applies, else "native" where the backend has it
+  and it serves the call, else "generic".
+
+A backend module is imported on first use, and only the running backend's.
+"""
+
+import importlib
+
+import keras
+from keras import ops
+
+from keras_ct_plugin import generic
+from keras_ct_plugin import matmul
+from keras_ct_plugin import shapes
+
+IMPLEMENTATIONS = ("auto", "generic", "matmul", "native")
+_NATIVE_BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def _backend_module():
+    backend = keras.backend.backend()
+    if backend not in _NATIVE_BACKENDS:
+        return None
+    return importlib.import_module(f"keras_ct_plugin.backends.{backend}")
+
+
+def why_not(implementation, windows, settings):
+    """`None` if `implementation` can serve the call, else the reason."""
+    if implementation in ("auto", "generic"):
+        return None
+    if implementation == "matmul":
+        if matmul.applies(windows):
+            return None
+        return (
+            "it needs kernel_size == strides, dilation_rate 1 and an output "
+            "of exactly input * strides on every axis"
+        )
+    module = _backend_module()
+    if module is None:
+        return f"the {keras.backend.backend()} backend has no native path"
+    return module.why_not(implementation, windows, settings)
+
+
+def choose(implementation, windows, settings):
+    if implementation != "auto":
+        return implementation
+    if matmul.applies(windows):
+        return "matmul"
+    if why_not("native", windows, settings) is None:
+        return "native"
+    return "generic"
+
+
+def conv_transpose(inputs, kernel, *, implementation, windows, **settings):
+    output_shape = shapes.output_shape(
+        inputs.shape, kernel.shape[-2], windows, settings["data_format"]
+    )
+    if 0 in output_shape[1:]:
+        # Keras gives e.g. size 1, "same", output_padding=0 and an even kernel
+        # a zero-length output; so do we, without a backend convolution.
+        return ops.zeros((ops.shape(inputs)[0],) + output_shape[1:], inputs.dtype)
+    path = choose(implementation, windows, settings)
+    if path == "generic":
+        function = generic.conv_transpose
+    elif path == "matmul":
+        function = matmul.conv_transpose
+    else:
+        function = _backend_module().native
+        inputs = ops.convert_to_tensor(inputs)
+        kernel = ops.convert_to_tensor(kernel, dtype=inputs.dtype)
+    return function(inputs, kernel, windows=windows, **settings)

@@ -1,0 +1,171 @@
+"""Every implementation path against the NumPy reference: outputs, gradients
+with respect to input, kernel and bias, and under the backend's compiler."""
+
+import re
+
+import keras
+import numpy as np
+import pytest
+
+import reference
+from autodiff import compiled
+from autodiff import vjp
+from cases import REFERENCE_CASES
+from cases import Case
+from helpers import LAYERS
+from helpers import assert_matches_reference
+from helpers import reference_output
+from helpers import to_numpy
+from helpers import uniform
+
+import keras_ct_plugin as ct
+from keras_ct_plugin import dispatch
+from keras_ct_plugin import shapes
+
+BACKEND = keras.backend.backend()
+needs_autodiff = pytest.mark.skipif(
+    BACKEND == "numpy", reason="Keras's numpy backend has no autodiff."
+)
+
+TILING_CASES = [
+    Case((2, 2), (2, 2), (1, 1), "valid", None, "channels_last", (3, 4)),
+    Case((2, 3), (2, 3), (1, 1), "same", None, "channels_first", (3, 2)),
+    Case((3,), (3,), (1,), "valid", (0,), "channels_last", (4,)),
+    Case((2, 2, 2), (2, 2, 2), (1, 1, 1), "same", None, "channels_first", (2, 1, 3)),
+]
+PATH_CASES = REFERENCE_CASES[::23] + TILING_CASES
+
+
+def _windows(case):
+    return shapes.axis_windows(case.kernel_size, case.strides, case.dilation_rate,
+                               case.padding, case.output_padding)
+
+
+def _serving(case):
+    return [p for p in dispatch.IMPLEMENTATIONS[1:]
+            if dispatch.why_not(p, _windows(case), case.settings) is None]
+
+
+PATH_PARAMS = [
+    pytest.param(case, path, id=f"{path}-{case.id}")
+    for case in PATH_CASES
+    for path in _serving(case)
+]
+
+
+def _function(case, path):
+    layer = LAYERS[case.rank](case.filters, case.kernel_size, **case.settings,
+                              implementation=path)
+    windows = _windows(case)
+
+    def function(x, kernel, bias):
+        y = dispatch.conv_transpose(x, kernel, implementation=path, windows=windows,
+                                    **case.settings)
+        shape = (-1,) + (1,) * case.rank if case.data_format == "channels_first" else (-1,)
+        return y + keras.ops.reshape(bias, shape)
+
+    return layer, function
+
+
+def _operands(case):
+    return (uniform(case.input_shape, 20), uniform(case.kernel_shape, 21),
+            uniform((case.filters,), 22))
+
+
+@pytest.mark.parametrize("case, path", PATH_PARAMS)
+def test_path_forward(case, path):
+    layer, function = _function(case, path)
+    x, kernel, bias = _operands(case)
+    assert_matches_reference(function(x, kernel, bias), reference_output(case, x, kernel, bias))
+
+
+@needs_autodiff
+@pytest.mark.parametrize("case, path", PATH_PARAMS)
+def test_path_gradients(case, path):
+    _, function = _function(case, path)
+    x, kernel, bias = _operands(case)
+    y_shape = reference_output(case, x, kernel).shape
+    if 0 in y_shape:
+        pytest.skip("empty output: nothing to differentiate")
+    upstream = uniform(y_shape, 23)
+    dx, dkernel, dbias = vjp(function, x, kernel, bias, upstream)
+    ref_dx, ref_dkernel = reference.conv_transpose_vjp(x, kernel, upstream, **case.settings)
+    channel_axis = -1 if case.data_format == "channels_last" else 1
+    ref_dbias = np.moveaxis(upstream, channel_axis, -1).reshape(-1, case.filters).sum(0)
+    assert_matches_reference(dx, ref_dx)
+    assert_matches_reference(dkernel, ref_dkernel)
+    assert_matches_reference(dbias, ref_dbias)
+
+
+COMPILED_PARAMS = [p for p in PATH_PARAMS if p.values[0] in PATH_CASES[::4] + TILING_CASES[:1]]
+
+
+@needs_autodiff
+@pytest.mark.parametrize("case, path", COMPILED_PARAMS)
+def test_path_compiled(case, path):
+    _, function = _function(case, path)
+    x, kernel, bias = _operands(case)
+    if BACKEND == "torch":
+        import torch
+
+        x, kernel, bias = (torch.tensor(v) for v in (x, kernel, bias))
+    y = compiled(function)(x, kernel, bias)
+    assert_matches_reference(y, reference_output(case, *(to_numpy(v) for v in (x, kernel, bias))))
+
+
+def test_reference_gradient_is_the_adjoint():
+    case = REFERENCE_CASES[100]
+    x, kernel, _ = _operands(case)
+    upstream = uniform(reference_output(case, x, kernel).shape, 24)
+    dx, dkernel = reference.conv_transpose_vjp(x, kernel, upstream, **case.settings)
+    y = reference.conv_transpose(x, kernel, **case.settings)
+    np.testing.assert_allclose(np.vdot(y, upstream), np.vdot(dkernel, kernel), rtol=1e-10)
+    np.testing.assert_allclose(np.vdot(y, upstream), np.vdot(dx, x), rtol=1e-10)
+
+
+@pytest.mark.parametrize("case", TILING_CASES, ids=lambda c: c.id)
+def test_auto_picks_matmul_when_kernel_tiles(case):
+    assert dispatch.choose("auto", _windows(case), case.settings) == "matmul"
+
+
+def test_forced_matmul_that_cannot_serve_raises():
+    message = (
+        "Invalid value for argument `implementation`. implementation='matmul' "
+        "cannot serve this layer: it needs kernel_size == strides, dilation_rate 1 "
+        "and an output of exactly input * strides on every axis. Use "
+        "implementation='auto' to let the layer choose."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        ct.Conv2DTranspose(4, 3, strides=2, implementation="matmul")
+
+
+@pytest.mark.skipif(BACKEND != "numpy", reason="the numpy backend lacks a native path")
+def test_forced_native_without_native_path_raises():
+    with pytest.raises(ValueError, match=re.escape(
+            "implementation='native' cannot serve this layer: the numpy backend "
+            "has no native path.")):
+        ct.Conv2DTranspose(4, 3, implementation="native")
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's native limits")
+def test_forced_native_with_dilation_raises_on_tensorflow():
+    with pytest.raises(ValueError, match=re.escape(
+            "TensorFlow's CPU transposed convolution does not support "
+            "dilation_rate > 1 (received dilation_rate=(2, 2))")):
+        ct.Conv2DTranspose(4, 3, dilation_rate=2, implementation="native")
+
+
+def test_unknown_implementation_is_rejected():
+    with pytest.raises(ValueError, match=re.escape(
+            "Invalid value for argument `implementation`. Expected 'auto' or "
+            "'generic' or 'matmul' or 'native'. Received implementation='fast'.")):
+        ct.Conv2DTranspose(4, 3, implementation="fast")
+
+
+def test_config_with_unservable_path_loads_with_auto():
+    layer = ct.Conv2DTranspose(4, 3, dilation_rate=2)
+    config = {**layer.get_config(), "implementation": "matmul"}
+    with pytest.warns(UserWarning, match="implementation='auto' instead"):
+        clone = ct.Conv2DTranspose.from_config(config)
+    assert clone.implementation == "auto"
+    assert layer.get_config()["implementation"] == "auto"
