@@ -1,0 +1,1 @@
+"""Benchmark of the plugin's layers against `keras.layers.Conv2DTranspose`."""

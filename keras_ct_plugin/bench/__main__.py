@@ -1,0 +1,118 @@
+"""python -m keras_ct_plugin.bench [--backends tensorflow,jax,torch] [--repeats N]
+
+Times the plugin's Conv2DTranspose against keras.layers.Conv2DTranspose on
+each installed backend, each backend in its own process, and writes
+docs/bench.json and docs/bench.png. Ratios above 1 mean the plugin is faster
+(or, for memory, uses less).
+"""
+
+import argparse
+import importlib.util
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from keras_ct_plugin.bench.workloads import WORKLOADS
+
+DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs"
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def run_worker(backend, *args):
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        subprocess.run([sys.executable, "-m", "keras_ct_plugin.bench.worker", *args[:-1],
+                        out.name, *args[-1:]] if args[0] == "times" else
+                       [sys.executable, "-m", "keras_ct_plugin.bench.worker", *args, out.name],
+                       env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return json.loads(pathlib.Path(out.name).read_text())
+
+
+def ratio(builtin, plugin):
+    return None if builtin is None or plugin is None else builtin / plugin
+
+
+def measure(backends, repeats):
+    results = {}
+    with Progress() as progress:
+        task = progress.add_task("benchmark", total=len(backends) * (1 + 2 * len(WORKLOADS)))
+        for backend in backends:
+            progress.update(task, description=f"{backend}: timing")
+            rows = run_worker(backend, "times", f"{repeats}")
+            progress.advance(task)
+            for row in rows:
+                for implementation in ("plugin", "builtin"):
+                    progress.update(task, description=f"{backend}: memory, {row['workload']}")
+                    row[f"peak_bytes_{implementation}"] = run_worker(
+                        backend, "memory", row["workload"], implementation)
+                    progress.advance(task)
+            results[backend] = rows
+    return results
+
+
+def table(results):
+    t = Table(title="plugin vs keras.layers.Conv2DTranspose (CPU, float32; ratio > 1: plugin faster)")
+    for column in ("backend", "workload", "path", "fwd ratio", "fwd+bwd ratio",
+                   "fwd / matmul", "memory ratio", "built-in"):
+        t.add_column(column)
+    for backend, rows in results.items():
+        for row in rows:
+            f, fb = row["forward"], row["forward_backward"]
+            memory = ratio(row["peak_bytes_plugin"], row["peak_bytes_builtin"])
+
+            def fmt(value):
+                return "-" if value is None else f"{value:.2f}"
+
+            t.add_row(backend, row["workload"], row["path"],
+                      fmt(ratio(f.get("builtin"), f["plugin"])),
+                      fmt(ratio(fb.get("builtin"), fb["plugin"])),
+                      fmt(f["plugin"] / f["matmul"]),
+                      fmt(memory),
+                      "raises" if row["builtin_error"] else "ok")
+    return t
+
+
+def plot(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
+    for ax, (backend, rows) in zip(axes[0], results.items()):
+        names = [r["workload"] for r in rows]
+        for offset, key in ((-0.2, "forward"), (0.2, "forward_backward")):
+            values = [ratio(r[key].get("builtin"), r[key]["plugin"]) or 0 for r in rows]
+            ax.bar([i + offset for i in range(len(rows))], values, width=0.4, label=key)
+        ax.axhline(1, color="black", linewidth=0.8)
+        ax.set_xticks(range(len(rows)), names, rotation=30, ha="right")
+        ax.set_yscale("log")
+        ax.set_title(f"{backend}: built-in time / plugin time")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    backends = [b for b in args.backends.split(",") if importlib.util.find_spec(b)]
+    results = measure(backends, args.repeats)
+    Console().print(table(results))
+    DOCS.mkdir(exist_ok=True)
+    (DOCS / "bench.json").write_text(json.dumps(results, indent=2))
+    plot(results, DOCS / "bench.png")
+    print(f"wrote {DOCS / 'bench.json'} and {DOCS / 'bench.png'}")
+
+
+if __name__ == "__main__":
+    main()
