@@ -36,7 +36,9 @@ def run_worker(backend, *args):
 
 
 def ratio(builtin, plugin):
-    return None if builtin is None or plugin is None else builtin / plugin
+    if builtin is None or plugin is None or plugin <= 0:
+        return None
+    return builtin / plugin
 
 
 def measure(backends, repeats):
@@ -65,7 +67,7 @@ def table(results):
     for backend, rows in results.items():
         for row in rows:
             f, fb = row["forward"], row["forward_backward"]
-            memory = ratio(row["peak_bytes_plugin"], row["peak_bytes_builtin"])
+            memory = ratio(row["peak_bytes_builtin"], row["peak_bytes_plugin"])
 
             def fmt(value):
                 return "-" if value is None else f"{value:.2f}"
@@ -107,9 +109,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     backends = [b for b in args.backends.split(",") if importlib.util.find_spec(b)]
     results = measure(backends, args.repeats)
-    Console().print(table(results))
     DOCS.mkdir(exist_ok=True)
     (DOCS / "bench.json").write_text(json.dumps(results, indent=2))
+    Console(width=160).print(table(results))
     plot(results, DOCS / "bench.png")
     print(f"wrote {DOCS / 'bench.json'} and {DOCS / 'bench.png'}")
 

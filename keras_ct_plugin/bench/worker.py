@@ -20,12 +20,18 @@ from keras_ct_plugin.bench.harness import matmul_callable
 from keras_ct_plugin.bench.workloads import WORKLOADS
 
 
+def inputs(workload):
+    return np.random.default_rng(0).uniform(-1, 1, workload.input_shape).astype("float32")
+
+
+def layer(workload, implementation):
+    cls = ct.Conv2DTranspose if implementation == "plugin" else keras.layers.Conv2DTranspose
+    return cls(workload.filters, workload.kernel, workload.stride, workload.padding,
+               data_format=workload.data_format)
+
+
 def layers(workload):
-    args = (workload.filters, workload.kernel, workload.stride, workload.padding)
-    kwargs = dict(data_format=workload.data_format)
-    plugin = ct.Conv2DTranspose(*args, **kwargs)
-    builtin = keras.layers.Conv2DTranspose(*args, **kwargs)
-    x = np.random.default_rng(0).uniform(-1, 1, workload.input_shape).astype("float32")
+    plugin, builtin, x = layer(workload, "plugin"), layer(workload, "builtin"), inputs(workload)
     plugin.build(x.shape)
     builtin.build(x.shape)
     plugin.set_weights(builtin.get_weights())
@@ -77,11 +83,15 @@ def times(repeats):
 
 
 def peak_memory(workload_name, implementation):
+    """Growth of the process's peak RSS while one implementation runs
+    forward+backward, from a baseline taken after imports and inputs."""
     workload = next(w for w in WORKLOADS if w.name == workload_name)
-    plugin, builtin, x = layers(workload)
+    x = inputs(workload)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    measured = layer(workload, implementation)
+    measured.build(x.shape)
     try:
-        _, forward_backward = callables(plugin if implementation == "plugin" else builtin, x)
+        _, forward_backward = callables(measured, x)
         for _ in range(3):
             forward_backward()
     except Exception:  # noqa: BLE001 - the built-in's own failures
