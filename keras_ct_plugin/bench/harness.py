@@ -51,7 +51,7 @@ def callables(layer, x):
         def forward_backward():
             x.grad = None
             x.requires_grad_(True)
-            layer.zero_grad() if hasattr(layer, "zero_grad") else None
+            layer.zero_grad()
             torch.square(layer(x)).sum().backward()
 
         return forward, forward_backward
