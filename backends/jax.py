@@ -16,7 +16,6 @@ from jax import lax
 
 from keras_ct_plugin import shapes
 
-PATHS = ("native",)
 
 
 def why_not(path, windows, settings):
@@ -24,7 +23,7 @@ def why_not(path, windows, settings):
 
 
 def _specs(rank, data_format):
-    spatial = "DHW"[-rank:] if rank <= 3 else None
+    spatial = "DHW"[-rank:]
     lhs = f"N{spatial}C" if data_format == "channels_last" else f"NC{spatial}"
     return lhs, spatial
 

@@ -9,8 +9,6 @@ import tensorflow as tf
 
 from keras_ct_plugin.window import crop_to_window
 
-PATHS = ("native",)
-
 
 def why_not(path, windows, settings):
     if max(settings["dilation_rate"]) > 1:

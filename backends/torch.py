@@ -10,7 +10,6 @@ import torch.nn.functional as F
 
 from keras_ct_plugin.window import crop_to_window
 
-PATHS = ("native",)
 _CONV_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 

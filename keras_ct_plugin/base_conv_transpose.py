@@ -180,9 +180,8 @@ class BaseConvTranspose(keras.layers.Layer):
     def from_config(cls, config):
         """A model saved with a path the running backend lacks still loads,
         and runs with `implementation="auto"`."""
-        layer = None
         try:
-            layer = cls(**config)
+            return cls(**config)
         except ValueError as error:
             if "`implementation`" not in str(error):
                 raise
@@ -191,5 +190,4 @@ class BaseConvTranspose(keras.layers.Layer):
                 "implementation='auto' instead.",
                 stacklevel=2,
             )
-            layer = cls(**{**config, "implementation": "auto"})
-        return layer
+            return cls(**{**config, "implementation": "auto"})

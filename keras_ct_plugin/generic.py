@@ -9,7 +9,6 @@ yields exactly the output window of `shapes.axis_window`, then convolve.
 from keras import ops
 
 
-
 def conv_transpose(inputs, kernel, *, windows, strides, dilation_rate, data_format, **_):
     rank = len(windows)
     x = inputs

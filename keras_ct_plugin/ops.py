@@ -19,11 +19,16 @@ class ConvTranspose(keras.Operation):
         self.settings = settings
 
     def call(self, inputs, kernel):
-        return _dispatch(inputs, kernel, self.settings)
+        return _dispatch(inputs, kernel, self.settings, _windows(kernel.shape, self.settings))
 
     def compute_output_spec(self, inputs, kernel):
         return keras.KerasTensor(
-            output_shape(inputs.shape, kernel.shape, self.settings),
+            output_shape(
+                inputs.shape,
+                kernel.shape,
+                self.settings,
+                _windows(kernel.shape, self.settings),
+            ),
             dtype=inputs.dtype,
         )
 
@@ -39,22 +44,17 @@ def _windows(kernel_shape, settings):
     )
 
 
-def _dispatch(inputs, kernel, settings):
+def _dispatch(inputs, kernel, settings, windows):
     return dispatch.conv_transpose(
-        inputs,
-        kernel,
-        implementation="auto",
-        windows=_windows(kernel.shape, settings),
-        **settings,
+        inputs, kernel, implementation="auto", windows=windows, **settings
     )
 
 
-def output_shape(input_shape, kernel_shape, settings):
+def output_shape(input_shape, kernel_shape, settings, windows):
     rank = len(kernel_shape) - 2
     arguments.input_channels(
         input_shape, rank, settings["data_format"], kernel_shape[-1]
     )
-    windows = _windows(kernel_shape, settings)
     return shapes.output_shape(
         input_shape, kernel_shape[-2], windows, settings["data_format"]
     )
@@ -99,5 +99,6 @@ def conv_transpose(
     )
     if keras.backend.is_keras_tensor(inputs) or keras.backend.is_keras_tensor(kernel):
         return ConvTranspose(settings=settings)(inputs, kernel)
-    output_shape(inputs.shape, kernel.shape, settings)
-    return _dispatch(inputs, kernel, settings)
+    windows = _windows(kernel.shape, settings)
+    output_shape(inputs.shape, kernel.shape, settings, windows)
+    return _dispatch(inputs, kernel, settings, windows)

@@ -34,9 +34,6 @@ class AxisWindow:
     def effective_kernel(self):
         return effective_kernel_size(self.kernel_size, self.dilation)
 
-    def full_length(self, size):
-        return (size - 1) * self.stride + self.effective_kernel
-
     def length(self, size):
         if size is None:
             return None
@@ -104,10 +101,6 @@ def spatial_axes(rank, data_format):
     if data_format == "channels_last":
         return tuple(range(1, rank + 1))
     return tuple(range(2, rank + 2))
-
-
-def channel_axis(data_format):
-    return -1 if data_format == "channels_last" else 1
 
 
 def output_shape(input_shape, filters, windows, data_format):
