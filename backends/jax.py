@@ -17,9 +17,12 @@ from jax import lax
 from keras_ct_plugin import shapes
 
 
-
 def why_not(path, windows, settings):
     return None
+
+
+def preference(windows, settings):
+    return ("matmul", "native")
 
 
 def _specs(rank, data_format):

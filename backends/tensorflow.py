@@ -1,8 +1,11 @@
 """TensorFlow path: `tf.nn.conv_transpose` in NHWC, the layout TF's CPU
 kernels support; channels_first inputs are transposed around it.
 
-TF's CPU kernels reject dilation in transposed convolutions, so `native` only
-serves `dilation_rate == 1`; the generic path covers the rest.
+Where TF's "SAME"/"VALID" with an explicit `output_shape` select exactly the
+Keras window, TF computes just that window; elsewhere (e.g. "same" with
+`output_padding=0` and an even kernel) it computes the full output, which is
+then cropped. TF's CPU kernels reject dilation in transposed convolutions, so
+`native` only serves `dilation_rate == 1`; the generic path covers the rest.
 """
 
 import tensorflow as tf
@@ -19,21 +22,56 @@ def why_not(path, windows, settings):
     return None
 
 
-def native(inputs, kernel, *, windows, strides, data_format, **_):
+def preference(windows, settings):
+    if all(w.stride == 1 for w in windows):
+        # A stride-1 transposed convolution is a plain convolution, which TF
+        # runs faster than its transposed one; "generic" computes it so.
+        return ("generic",)
+    return ("native",)
+
+
+def add_bias(outputs, bias, data_format):
+    """`tf.nn.bias_add`, whose gradient is TF's fused BiasAddGrad."""
+    return tf.nn.bias_add(outputs, tf.cast(bias, outputs.dtype),
+                          data_format="N...C" if data_format == "channels_last" else "NC...")
+
+
+def _tf_selects_window(window, padding):
+    """TF accepts an `output_shape` when the forward convolution with that
+    padding maps it back to the input size."""
+    k, s, tail = window.effective_kernel, window.stride, window.tail
+    if padding == "valid":
+        return window.crop_before == 0 and k <= tail < k + s
+    return 1 <= tail <= s
+
+
+def _output_shape(x, filters, lengths):
+    dynamic = tf.shape(x)
+    sizes = [dynamic[0] if x.shape[0] is None else x.shape[0]]
+    for i, length in enumerate(lengths):
+        n = x.shape[1 + i]
+        sizes.append(length(dynamic[1 + i] if n is None else n))
+    return tf.stack(sizes + [filters])
+
+
+def native(inputs, kernel, *, windows, strides, padding, data_format, **_):
     rank = len(windows)
     x = inputs
     if data_format == "channels_first":
         x = tf.transpose(x, [0, *range(2, rank + 2), 1])
-    shape = tf.shape(x)
-    full_sizes = [
-        (shape[1 + i] - 1) * w.stride + w.effective_kernel for i, w in enumerate(windows)
-    ]
-    output_shape = tf.stack([shape[0], *full_sizes, kernel.shape[-2]])
-    full = tf.nn.conv_transpose(x, kernel, output_shape, list(strides), padding="VALID")
-    full = tf.ensure_shape(full, [x.shape[0], *(
-        None if n is None else (n - 1) * w.stride + w.effective_kernel
-        for n, w in zip(x.shape[1:-1], windows)
-    ), kernel.shape[-2]])
+    filters = kernel.shape[-2]
+    if all(_tf_selects_window(w, padding) for w in windows):
+        lengths = [w.length for w in windows]
+        tf_padding, crop = padding.upper(), False
+    else:
+        lengths = [lambda n, w=w: (n - 1) * w.stride + w.effective_kernel for w in windows]
+        tf_padding, crop = "VALID", True
+    y = tf.nn.conv_transpose(
+        x, kernel, _output_shape(x, filters, lengths), list(strides), padding=tf_padding
+    )
+    y = tf.ensure_shape(y, [x.shape[0], *(
+        None if n is None else length(n) for n, length in zip(x.shape[1:-1], lengths)
+    ), filters])
     if data_format == "channels_first":
-        full = tf.transpose(full, [0, rank + 1, *range(1, rank + 1)])
-    return crop_to_window(full, windows, data_format)
+        y = tf.transpose(y, [0, rank + 1, *range(1, rank + 1)])
+    return crop_to_window(y, windows, data_format) if crop else y

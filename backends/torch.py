@@ -1,9 +1,11 @@
 """PyTorch path: `torch.nn.functional.conv_transpose{1,2,3}d`.
 
-Torch is called with `padding=0` and cropped afterwards: torch crops the same
-amount from both ends, Keras's "same" does not. channels_last inputs are
-handed to torch as permuted views (channels_last memory format), so no copy is
-made on the way in or out.
+Torch crops `padding` positions from both ends and then extends the end by
+`output_padding`; where the Keras window is of that form torch computes it
+directly, elsewhere (Keras's "same" can crop one more position at the end
+than at the start) torch is called with `padding=0` and the result cropped.
+channels_last inputs are handed to torch as permuted views (channels_last
+memory format), so no copy is made on the way in or out.
 """
 
 import torch.nn.functional as F
@@ -17,12 +19,38 @@ def why_not(path, windows, settings):
     return None
 
 
+def preference(windows, settings):
+    if settings["data_format"] == "channels_first":
+        return ("native",)
+    return ("matmul", "native")
+
+
+def _torch_padding(window):
+    """(padding, output_padding) giving the window, or None if torch cannot."""
+    padding = window.crop_before
+    output_padding = window.crop_before - window.crop_after
+    if output_padding == 0 or (window.dilation == 1 and 0 < output_padding < window.stride):
+        return padding, output_padding
+    # torch 2.13's CPU kernel gradient is wrong for output_padding with
+    # dilation (tests/test_paths.py caught it); the crop path avoids both.
+    return None
+
+
 def native(inputs, kernel, *, windows, strides, dilation_rate, data_format, **_):
     rank = len(windows)
     channels_last = data_format == "channels_last"
     x = inputs.movedim(-1, 1) if channels_last else inputs
     weight = kernel.permute(rank + 1, rank, *range(rank))  # (in, out, *kernel)
-    full = _CONV_TRANSPOSE[rank](x, weight, stride=strides, dilation=dilation_rate)
+    paddings = [_torch_padding(w) for w in windows]
+    direct = None not in paddings
+    y = _CONV_TRANSPOSE[rank](
+        x,
+        weight,
+        stride=strides,
+        padding=[p for p, _ in paddings] if direct else 0,
+        output_padding=[op for _, op in paddings] if direct else 0,
+        dilation=dilation_rate,
+    )
     if channels_last:
-        full = full.movedim(1, -1)
-    return crop_to_window(full, windows, data_format)
+        y = y.movedim(1, -1)
+    return y if direct else crop_to_window(y, windows, data_format)

@@ -133,12 +133,7 @@ class BaseConvTranspose(keras.layers.Layer):
             **self._settings,
         )
         if self.use_bias:
-            channels_last = self.data_format == "channels_last"
-            bias_shape = (self.filters,) + (() if channels_last else (1,) * self.rank)
-            # Not `ops.add`: on TensorFlow it turns bias-like operands into
-            # `tf.nn.bias_add` and guesses NHWC when the last axis has
-            # `filters` entries, adding a channels_first bias on the wrong axis.
-            outputs = outputs + ops.reshape(self.bias, bias_shape)
+            outputs = dispatch.add_bias(outputs, self.bias, self.data_format)
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs

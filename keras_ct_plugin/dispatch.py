@@ -5,8 +5,10 @@
   every axis tiles the output (kernel == stride, output exactly n * stride).
 - "native": the running backend's own transposed convolution
   (`backends/<backend>.py`): TensorFlow, JAX and PyTorch have one.
-- "auto": "matmul" where it applies, else "native" where the backend has it
-  and it serves the call, else "generic".
+- "auto": the first path that serves the call in the running backend's
+  `preference(windows, settings)` (measured with `python -m
+  keras_ct_plugin.bench`, see docs/benchmark.md), "generic" last; on a
+  backend without a module, "matmul" where it applies, else "generic".
 
 A backend module is imported on first use, and only the running backend's.
 """
@@ -51,11 +53,23 @@ def why_not(implementation, windows, settings):
 def choose(implementation, windows, settings):
     if implementation != "auto":
         return implementation
-    if matmul.applies(windows):
-        return "matmul"
-    if why_not("native", windows, settings) is None:
-        return "native"
-    return "generic"
+    module = _backend_module()
+    order = module.preference(windows, settings) if module else ("matmul",)
+    return next(
+        (p for p in order if why_not(p, windows, settings) is None), "generic"
+    )
+
+
+def add_bias(outputs, bias, data_format):
+    module = _backend_module()
+    if module is not None and hasattr(module, "add_bias"):
+        return module.add_bias(outputs, bias, data_format)
+    if data_format == "channels_first":
+        bias = ops.reshape(bias, (-1,) + (1,) * (len(outputs.shape) - 2))
+    # Not `ops.add`: on TensorFlow it turns bias-like operands into
+    # `tf.nn.bias_add` and guesses NHWC when the last axis has `filters`
+    # entries, adding a channels_first bias on the wrong axis.
+    return outputs + bias
 
 
 def conv_transpose(inputs, kernel, *, implementation, windows, **settings):

@@ -123,9 +123,26 @@ def test_reference_gradient_is_the_adjoint():
     np.testing.assert_allclose(np.vdot(y, upstream), np.vdot(dx, x), rtol=1e-10)
 
 
-@pytest.mark.parametrize("case", TILING_CASES, ids=lambda c: c.id)
-def test_auto_picks_matmul_when_kernel_tiles(case):
-    assert dispatch.choose("auto", _windows(case), case.settings) == "matmul"
+STRIDE_ONE = Case((3, 3), (1, 1), (1, 1), "same", None, "channels_last", (5, 5))
+STRIDED = Case((4, 4), (2, 2), (1, 1), "same", None, "channels_last", (5, 5))
+DILATED = Case((3, 3), (2, 2), (2, 2), "valid", None, "channels_last", (5, 5))
+# The rules docs/benchmark.md measured, written out per backend.
+AUTO_EXPECTED = {
+    "tensorflow": [(TILING_CASES[0], "native"), (TILING_CASES[1], "native"),
+                   (STRIDE_ONE, "generic"), (STRIDED, "native"), (DILATED, "generic")],
+    "jax": [(TILING_CASES[0], "matmul"), (TILING_CASES[1], "matmul"),
+            (STRIDE_ONE, "native"), (STRIDED, "native"), (DILATED, "native")],
+    "torch": [(TILING_CASES[0], "matmul"), (TILING_CASES[1], "native"),
+              (STRIDE_ONE, "native"), (STRIDED, "native"), (DILATED, "native")],
+    "numpy": [(TILING_CASES[0], "matmul"), (TILING_CASES[1], "matmul"),
+              (STRIDE_ONE, "generic"), (STRIDED, "generic"), (DILATED, "generic")],
+}
+
+
+@pytest.mark.parametrize("case, expected", AUTO_EXPECTED[BACKEND],
+                         ids=lambda v: v.id if isinstance(v, Case) else v)
+def test_auto_choice(case, expected):
+    assert dispatch.choose("auto", _windows(case), case.settings) == expected
 
 
 def test_forced_matmul_that_cannot_serve_raises():

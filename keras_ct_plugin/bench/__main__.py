@@ -28,10 +28,9 @@ BACKENDS = ("tensorflow", "jax", "torch")
 def run_worker(backend, *args):
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        subprocess.run([sys.executable, "-m", "keras_ct_plugin.bench.worker", *args[:-1],
-                        out.name, *args[-1:]] if args[0] == "times" else
-                       [sys.executable, "-m", "keras_ct_plugin.bench.worker", *args, out.name],
-                       env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        command = [sys.executable, "-m", "keras_ct_plugin.bench.worker", *args, out.name]
+        subprocess.run(command, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return json.loads(pathlib.Path(out.name).read_text())
 
 
@@ -50,34 +49,41 @@ def measure(backends, repeats):
             rows = run_worker(backend, "times", f"{repeats}")
             progress.advance(task)
             for row in rows:
-                for implementation in ("plugin", "builtin"):
+                for name, implementation in (("plugin", row["path"]), ("builtin", "builtin")):
                     progress.update(task, description=f"{backend}: memory, {row['workload']}")
-                    row[f"peak_bytes_{implementation}"] = run_worker(
+                    row[f"peak_bytes_{name}"] = run_worker(
                         backend, "memory", row["workload"], implementation)
                     progress.advance(task)
             results[backend] = rows
     return results
 
 
+def _fmt(value):
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _ratios(row, path):
+    f, fb = row["forward"], row["forward_backward"]
+    return ratio(f.get("builtin"), f[path]), ratio(fb.get("builtin"), fb[path])
+
+
 def table(results):
-    t = Table(title="plugin vs keras.layers.Conv2DTranspose (CPU, float32; ratio > 1: plugin faster)")
-    for column in ("backend", "workload", "path", "fwd ratio", "fwd+bwd ratio",
-                   "fwd / matmul", "memory ratio", "built-in"):
+    t = Table(title="plugin vs keras.layers.Conv2DTranspose (CPU, float32; "
+                    "ratio = built-in time / plugin time, > 1: plugin faster)")
+    for column in ("backend", "workload", "auto path", "fwd", "fwd+bwd",
+                   "fwd / matmul", "memory", "built-in", "every path: fwd, fwd+bwd"):
         t.add_column(column)
     for backend, rows in results.items():
         for row in rows:
-            f, fb = row["forward"], row["forward_backward"]
-            memory = ratio(row["peak_bytes_builtin"], row["peak_bytes_plugin"])
-
-            def fmt(value):
-                return "-" if value is None else f"{value:.2f}"
-
-            t.add_row(backend, row["workload"], row["path"],
-                      fmt(ratio(f.get("builtin"), f["plugin"])),
-                      fmt(ratio(fb.get("builtin"), fb["plugin"])),
-                      fmt(f["plugin"] / f["matmul"]),
-                      fmt(memory),
-                      "raises" if row["builtin_error"] else "ok")
+            path = row["path"]
+            forward, backward = _ratios(row, path)
+            others = "; ".join(
+                f"{p} {_fmt(_ratios(row, p)[0])}, {_fmt(_ratios(row, p)[1])}"
+                for p in row["forward_backward"] if p != "builtin")
+            t.add_row(backend, row["workload"], path, _fmt(forward), _fmt(backward),
+                      _fmt(row["forward"][path] / row["forward"]["matmul reference"]),
+                      _fmt(ratio(row["peak_bytes_builtin"], row["peak_bytes_plugin"])),
+                      "raises" if row["builtin_error"] else "ok", others)
     return t
 
 
@@ -91,7 +97,7 @@ def plot(results, path):
     for ax, (backend, rows) in zip(axes[0], results.items()):
         names = [r["workload"] for r in rows]
         for offset, key in ((-0.2, "forward"), (0.2, "forward_backward")):
-            values = [ratio(r[key].get("builtin"), r[key]["plugin"]) or 0 for r in rows]
+            values = [ratio(r[key].get("builtin"), r[key][r["path"]]) or 0 for r in rows]
             ax.bar([i + offset for i in range(len(rows))], values, width=0.4, label=key)
         ax.axhline(1, color="black", linewidth=0.8)
         ax.set_xticks(range(len(rows)), names, rotation=30, ha="right")

@@ -1,11 +1,13 @@
 """Runs in a process of its own, one backend (KERAS_BACKEND) per process.
 
-    python -m keras_ct_plugin.bench.worker times OUT.json [--repeats N]
+    python -m keras_ct_plugin.bench.worker times REPEATS OUT.json
     python -m keras_ct_plugin.bench.worker memory WORKLOAD IMPL OUT.json
+
+IMPL is "builtin" or one of the plugin's implementations.
 """
 
 import json
-import resource
+import re
 import statistics
 import sys
 import time
@@ -19,23 +21,25 @@ from keras_ct_plugin.bench.harness import callables
 from keras_ct_plugin.bench.harness import matmul_callable
 from keras_ct_plugin.bench.workloads import WORKLOADS
 
+PATHS = ("generic", "matmul", "native")
+
 
 def inputs(workload):
     return np.random.default_rng(0).uniform(-1, 1, workload.input_shape).astype("float32")
 
 
 def layer(workload, implementation):
-    cls = ct.Conv2DTranspose if implementation == "plugin" else keras.layers.Conv2DTranspose
-    return cls(workload.filters, workload.kernel, workload.stride, workload.padding,
-               data_format=workload.data_format)
+    """The built-in layer, or the plugin's forced to `implementation`."""
+    args = (workload.filters, workload.kernel, workload.stride, workload.padding)
+    if implementation == "builtin":
+        return keras.layers.Conv2DTranspose(*args, data_format=workload.data_format)
+    return ct.Conv2DTranspose(*args, data_format=workload.data_format,
+                              implementation=implementation)
 
 
-def layers(workload):
-    plugin, builtin, x = layer(workload, "plugin"), layer(workload, "builtin"), inputs(workload)
-    plugin.build(x.shape)
-    builtin.build(x.shape)
-    plugin.set_weights(builtin.get_weights())
-    return plugin, builtin, x
+def serving_paths(workload):
+    probe = layer(workload, "auto")
+    return [p for p in PATHS if dispatch.why_not(p, probe._windows, probe._settings) is None]
 
 
 def seconds(function):
@@ -47,12 +51,11 @@ def seconds(function):
 def alternate(functions, repeats):
     """Median time of each function, run in turns so noise hits all alike."""
     for f in functions.values():
-        if f is not None:
-            f()  # compile and warm up
-    samples = {name: [] for name, f in functions.items() if f is not None}
+        f()  # compile and warm up
+    samples = {name: [] for name in functions}
     for _ in range(repeats):
-        for name in samples:
-            samples[name].append(seconds(functions[name]))
+        for name, f in functions.items():
+            samples[name].append(seconds(f))
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
@@ -60,52 +63,64 @@ def times(repeats):
     results = []
     for workload in WORKLOADS:
         print(f"  {keras.backend.backend()}: {workload.name}", flush=True)
-        plugin, builtin, x = layers(workload)
-        plugin_f, plugin_fb = callables(plugin, x)
+        x = inputs(workload)
+        builtin = layer(workload, "builtin")
+        builtin.build(x.shape)
+        forward, backward = {}, {}
+        for path in serving_paths(workload):
+            plugin = layer(workload, path)
+            plugin.build(x.shape)
+            plugin.set_weights(builtin.get_weights())
+            forward[path], backward[path] = callables(plugin, x)
+        builtin_error = None
         try:
             builtin_f, builtin_fb = callables(builtin, x)
             builtin_f()
-            builtin_error = None
+            forward["builtin"], backward["builtin"] = builtin_f, builtin_fb
         except Exception as error:  # noqa: BLE001 - the built-in's own failures
-            builtin_f = builtin_fb = None
             builtin_error = f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"
-        forward = alternate({"plugin": plugin_f, "builtin": builtin_f,
-                             "matmul": matmul_callable(*workload.matmul_shape)}, repeats)
-        backward = alternate({"plugin": plugin_fb, "builtin": builtin_fb}, repeats)
+        forward["matmul reference"] = matmul_callable(*workload.matmul_shape)
+        probe = layer(workload, "auto")
         results.append(dict(
             workload=workload.name,
-            path=dispatch.choose("auto", plugin._windows, plugin._settings),
-            forward=forward,
-            forward_backward=backward,
+            path=dispatch.choose("auto", probe._windows, probe._settings),
+            forward=alternate(forward, repeats),
+            forward_backward=alternate(backward, repeats),
             builtin_error=builtin_error,
         ))
     return results
 
 
+def _kib(field):
+    status = open("/proc/self/status").read()
+    return int(re.search(rf"{field}:\s+(\d+) kB", status).group(1))
+
+
 def peak_memory(workload_name, implementation):
-    """Growth of the process's peak RSS while one implementation runs
-    forward+backward, from a baseline taken after imports and inputs."""
+    """Bytes the process's resident set grows by at its peak while one layer
+    runs forward+backward three times. The peak is reset (Linux clear_refs)
+    after imports, inputs and weights exist, so only the computation counts."""
     workload = next(w for w in WORKLOADS if w.name == workload_name)
     x = inputs(workload)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     measured = layer(workload, implementation)
     measured.build(x.shape)
     try:
         _, forward_backward = callables(measured, x)
-        for _ in range(3):
-            forward_backward()
+        forward_backward()  # compile and warm up; caches stay resident
     except Exception:  # noqa: BLE001 - the built-in's own failures
         return None
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    baseline = _kib("VmRSS")
+    for _ in range(3):
+        forward_backward()
+    return (_kib("VmHWM") - baseline) * 1024
 
 
 def main(argv):
-    if argv[0] == "times":
-        repeats = int(argv[3]) if len(argv) > 3 else 5
-        result = times(repeats)
-    else:
-        result = peak_memory(argv[1], argv[2])
-    with open(argv[-1] if argv[0] == "memory" else argv[1], "w") as f:
+    mode, *args, out = argv
+    result = times(int(args[0])) if mode == "times" else peak_memory(*args)
+    with open(out, "w") as f:
         json.dump(result, f)
 
 
