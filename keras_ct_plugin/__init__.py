@@ -5,6 +5,7 @@ from keras_ct_plugin.base_conv_transpose import BaseConvTranspose
 from keras_ct_plugin.layers import Conv1DTranspose
 from keras_ct_plugin.layers import Conv2DTranspose
 from keras_ct_plugin.layers import Conv3DTranspose
+from keras_ct_plugin.migrate import replace_builtin_layers
 
 __version__ = "0.1.0"
 
@@ -14,4 +15,5 @@ __all__ = [
     "Conv2DTranspose",
     "Conv3DTranspose",
     "ops",
+    "replace_builtin_layers",
 ]

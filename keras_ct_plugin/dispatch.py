@@ -79,7 +79,10 @@ def conv_transpose(inputs, kernel, *, implementation, windows, **settings):
     if 0 in output_shape[1:]:
         # Keras gives e.g. size 1, "same", output_padding=0 and an even kernel
         # a zero-length output; so do we, without a backend convolution.
-        return ops.zeros((ops.shape(inputs)[0],) + output_shape[1:], inputs.dtype)
+        # Zero times the operands keeps the result on the autodiff tape, so
+        # the gradients are zeros rather than missing.
+        connected = ops.cast(0, inputs.dtype) * (ops.sum(inputs) + ops.sum(kernel))
+        return ops.zeros((ops.shape(inputs)[0],) + output_shape[1:], inputs.dtype) + connected
     path = choose(implementation, windows, settings)
     if path == "generic":
         function = generic.conv_transpose

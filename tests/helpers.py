@@ -5,7 +5,8 @@ import numpy as np
 
 import keras_ct_plugin as ct
 
-import reference
+from keras_ct_plugin.conformance import reference
+from keras_ct_plugin.conformance.tolerances import assert_close
 
 LAYERS = {1: ct.Conv1DTranspose, 2: ct.Conv2DTranspose, 3: ct.Conv3DTranspose}
 BUILTIN_LAYERS = {
@@ -13,14 +14,6 @@ BUILTIN_LAYERS = {
     2: keras.layers.Conv2DTranspose,
     3: keras.layers.Conv3DTranspose,
 }
-
-# (rtol, atol) against the float64 reference, for inputs and weights in [-1, 1].
-TOLERANCES = {
-    "float32": (1e-4, 1e-4),
-    "float16": (2e-2, 2e-2),
-    "bfloat16": (6e-2, 6e-2),
-}
-
 
 def uniform(shape, seed):
     return np.random.default_rng(seed).uniform(-1, 1, shape).astype("float32")
@@ -50,7 +43,4 @@ def reference_output(case, x, kernel, bias=None):
 
 
 def assert_matches_reference(actual, expected, dtype="float32"):
-    rtol, atol = TOLERANCES[dtype]
-    actual = to_numpy(actual)
-    assert actual.shape == expected.shape
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
+    assert_close(to_numpy(actual), expected, dtype)

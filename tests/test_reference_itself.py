@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-import reference
+from keras_ct_plugin.conformance import reference
 from cases import REFERENCE_CASES
 from helpers import BUILTIN_LAYERS
 from helpers import assert_matches_reference

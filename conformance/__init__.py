@@ -1,0 +1,1 @@
+"""The conformance suite: `python -m keras_ct_plugin.conformance`."""

@@ -1,0 +1,110 @@
+"""python -m keras_ct_plugin.conformance [--backends jax,torch] [--out DIR]
+
+Runs the conformance matrix (conformance/cases.csv) under every installed
+Keras backend, each in its own process (all at once), then loads every backend's `.keras`
+files under every other backend. Prints passed/total per check family and
+backend, the built-in layers beside the plugin's, writes DIR/report.md and
+DIR/report.json, and exits 1 if any plugin check failed.
+"""
+
+import argparse
+import importlib.util
+import json
+import os
+import pathlib
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+
+import keras
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from keras_ct_plugin.conformance import report
+
+BACKENDS = ("tensorflow", "jax", "torch", "numpy")
+
+
+def installed(backends):
+    return [b for b in backends if b == "numpy" or importlib.util.find_spec(b)]
+
+
+def run_workers(progress, backends, mode, directory):
+    """One worker process per backend, all at once; each reports progress."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    running = []
+    for backend in backends:
+        log = tempfile.TemporaryFile("w+")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "keras_ct_plugin.conformance.worker", mode, str(directory)],
+            env={**env, "KERAS_BACKEND": backend}, stdout=subprocess.PIPE, stderr=log,
+            text=True)
+        task = progress.add_task(f"{backend}: {mode}", total=None)
+        thread = threading.Thread(target=_follow, args=(progress, task, process.stdout))
+        thread.start()
+        running.append((backend, process, log, thread))
+    for backend, process, log, thread in running:
+        thread.join()
+        if process.wait() != 0:
+            log.seek(0)
+            raise SystemExit(f"the {backend} {mode} worker failed:\n{log.read()[-3000:]}")
+        log.close()
+
+
+def _follow(progress, task, stdout):
+    for line in stdout:
+        if line.startswith("progress "):
+            done, total = map(int, line.split()[1:])
+            progress.update(task, completed=done, total=total)
+
+
+def _versions(backends):
+    found = [f"keras {keras.__version__}"]
+    for name in backends:
+        if name != "numpy":
+            found.append(f"{name} {importlib.import_module(name).__version__}")
+    return ", ".join(found)
+
+
+def rich_table(table, backends):
+    t = Table(title="conformance: passed/total (built-in for comparison)")
+    t.add_column("check")
+    for backend, subject in report.columns(backends):
+        t.add_column(report.header(backend, subject), justify="right",
+                     style=None if subject == "plugin" else "dim")
+    for family, row in table.items():
+        t.add_row(family, *(report.cell_text(row[b].get(s))
+                            for b, s in report.columns(backends)))
+    return t
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--out", default="conformance-report")
+    args = parser.parse_args(argv)
+    backends = installed(args.backends.split(","))
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as work, Progress() as progress:
+        run_workers(progress, backends, "run", work)
+        run_workers(progress, backends, "load", work)
+        table = report.collect(work, backends)
+    environment = (f"Measured with {_versions(backends)}, Python "
+                   f"{platform.python_version()}, {platform.machine()} "
+                   f"{platform.system()}, {os.cpu_count()} CPUs.")
+    Console(width=200).print(rich_table(table, backends))
+    (out / "report.md").write_text(report.markdown(table, backends, environment))
+    (out / "report.json").write_text(json.dumps(
+        {"environment": environment, "backends": backends, "table": table}, indent=1))
+    failures = report.plugin_failures(table)
+    print(f"wrote {out / 'report.md'} and {out / 'report.json'}; "
+          f"{len(failures)} plugin failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Gradients and compilation with the running backend's own machinery."""
+
+import keras
+import numpy as np
+
+
+def _to_float32_numpy(x):
+    return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(x, "float32")))
+
+
+def vjp(function, *operands_and_upstream, dtype="float32"):
+    """Gradients of `sum(function(*operands) * upstream)` with respect to each
+    operand, as float32 NumPy arrays; operands are cast to `dtype` first."""
+    *operands, upstream = operands_and_upstream
+    backend = keras.backend.backend()
+    operands = [keras.ops.cast(v, dtype) for v in operands]
+    upstream = keras.ops.cast(upstream, dtype)
+    if backend == "jax":
+        import jax
+
+        _, pullback = jax.vjp(function, *operands)
+        grads = pullback(upstream)
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(operands)
+            loss = tf.reduce_sum(function(*operands) * upstream)
+        grads = tape.gradient(loss, operands)
+    elif backend == "torch":
+        operands = [v.detach().requires_grad_(True) for v in operands]
+        (function(*operands) * upstream).sum().backward()
+        grads = [v.grad for v in operands]
+    else:
+        raise NotImplementedError(f"no autodiff on the {backend} backend")
+    return [_to_float32_numpy(g) for g in grads]
+
+
+def compiled(function):
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return jax.jit(function)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, jit_compile=True)
+    if backend == "torch":
+        import torch
+
+        return torch.compile(function)
+    raise NotImplementedError(f"no compiler on the {backend} backend")

@@ -1,0 +1,30 @@
+"""Check families: what each runs, and on which cases.
+
+The slower families run on a fixed share of the matrix: a case takes part
+when the CRC-32 of its id is divisible by the family's `every`, so the share
+does not alias with the periods the matrix rotates its settings by."""
+
+import zlib
+
+from keras_ct_plugin.conformance import checks
+
+FAMILIES = {
+    "shapes": dict(check=checks.shapes, every=1),
+    "forward vs reference (eager)": dict(check=checks.forward, every=1),
+    "gradients vs reference": dict(check=checks.gradients, every=4, autodiff=True),
+    "serialization (config, JSON, .keras)": dict(check=checks.serialization, every=6),
+    # torch.compile takes seconds per case on CPU.
+    "mode: compiled": dict(check=checks.compiled_call, every=30, every_torch=120,
+                           autodiff=True),
+    "mode: predict": dict(check=checks.predict, every=30),
+    "mode: fit one step": dict(check=checks.fit_one_step, every=30, autodiff=True),
+}
+MIGRATION = "migration from the built-in"
+MIGRATION_EVERY = 6
+# Families computed across processes, by __main__ from the workers' files.
+CROSS_FAMILIES = ("forward across backends", ".keras across backends")
+ORDER = [*FAMILIES, CROSS_FAMILIES[0], MIGRATION, CROSS_FAMILIES[1]]
+
+
+def selected(case, every):
+    return zlib.crc32(case.id.encode()) % every == 0

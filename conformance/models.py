@@ -1,0 +1,75 @@
+"""Models for the cross-backend `.keras` matrix: Sequential and functional,
+rank 1, 2 and 3 layers, both data formats, mixed in one functional model."""
+
+import pathlib
+
+import keras
+import numpy as np
+
+import keras_ct_plugin as ct
+
+
+def _sequential():
+    return {
+        "sequential-1d": keras.Sequential([
+            keras.Input((7, 3)),
+            ct.Conv1DTranspose(4, 3, strides=2, padding="same", activation="relu"),
+            ct.Conv1DTranspose(2, 2, dilation_rate=2, output_padding=1),
+        ]),
+        "sequential-2d-channels-first": keras.Sequential([
+            keras.Input((3, 5, 4)),
+            ct.Conv2DTranspose(4, (3, 2), strides=(2, 1), padding="same",
+                               data_format="channels_first"),
+            ct.Conv2DTranspose(2, 4, strides=2, output_padding=(1, 0), use_bias=False,
+                               data_format="channels_first"),
+        ]),
+        "sequential-3d": keras.Sequential([
+            keras.Input((2, 3, 3, 2)),
+            ct.Conv3DTranspose(3, 2, strides=2, activation="tanh"),
+            ct.Conv3DTranspose(2, 3, padding="same"),
+        ]),
+    }
+
+
+def _functional():
+    a, b, c = keras.Input((6, 3)), keras.Input((4, 5, 3)), keras.Input((3, 2, 3, 2))
+    pooled = [
+        keras.layers.GlobalAveragePooling1D()(ct.Conv1DTranspose(4, 3, strides=3)(a)),
+        keras.layers.GlobalAveragePooling2D()(
+            ct.Conv2DTranspose(4, 3, strides=2, padding="same", dilation_rate=1)(b)),
+        keras.layers.GlobalAveragePooling3D(data_format="channels_first")(
+            ct.Conv3DTranspose(4, 2, dilation_rate=2, data_format="channels_first")(c)),
+    ]
+    out = keras.layers.Dense(5)(keras.layers.Concatenate()(pooled))
+    return {"functional-1d-2d-3d": keras.Model([a, b, c], out)}
+
+
+def build():
+    keras.utils.set_random_seed(0)
+    return {**_sequential(), **_functional()}
+
+
+def inputs_for(model):
+    rng = np.random.default_rng(7)
+    return [rng.uniform(-1, 1, (2, *t.shape[1:])).astype("float32") for t in model.inputs]
+
+
+def save_all(directory):
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, model in build().items():
+        inputs = inputs_for(model)
+        output = keras.ops.convert_to_numpy(model(inputs if len(inputs) > 1 else inputs[0]))
+        model.save(directory / f"{name}.keras")
+        np.savez(directory / f"{name}.npz", output=output,
+                 **{f"input_{i}": x for i, x in enumerate(inputs)})
+
+
+def load_and_predict(keras_path):
+    """What the saved model predicts here, and what it predicted where saved."""
+    keras_path = pathlib.Path(keras_path)
+    saved = np.load(keras_path.with_suffix(".npz"))
+    inputs = [saved[f"input_{i}"] for i in range(len(saved.files) - 1)]
+    model = keras.saving.load_model(keras_path)
+    predicted = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
+    return predicted, saved["output"]

@@ -1,0 +1,144 @@
+"""One backend's share of the conformance run, in a process of its own
+(Keras fixes the backend per process):
+
+    python -m keras_ct_plugin.conformance.worker run DIR    # the case matrix
+    python -m keras_ct_plugin.conformance.worker load DIR   # other backends' .keras
+
+`run` writes DIR/<backend>/results.json, the forward outputs per subject
+(outputs-plugin.npz, outputs-builtin.npz) and the cross-backend models;
+`load` writes DIR/<backend>/loads.json. Progress goes to stdout as
+"progress DONE TOTAL" lines.
+"""
+
+import json
+import os
+import pathlib
+import sys
+import time
+import warnings
+
+import keras
+import numpy as np
+
+import keras_ct_plugin as ct
+from keras_ct_plugin.conformance import checks
+from keras_ct_plugin.conformance import matrix
+from keras_ct_plugin.conformance import models
+from keras_ct_plugin.conformance.families import FAMILIES
+from keras_ct_plugin.conformance.families import MIGRATION
+from keras_ct_plugin.conformance.families import MIGRATION_EVERY
+from keras_ct_plugin.conformance.families import selected
+from keras_ct_plugin.conformance.tolerances import assert_close
+
+SUBJECTS = {
+    "plugin": {1: ct.Conv1DTranspose, 2: ct.Conv2DTranspose, 3: ct.Conv3DTranspose},
+    "builtin": {1: keras.layers.Conv1DTranspose, 2: keras.layers.Conv2DTranspose,
+                3: keras.layers.Conv3DTranspose},
+}
+
+
+def _error(exception):
+    lines = [line.strip() for line in str(exception).splitlines() if line.strip()]
+    return f"{type(exception).__name__}: {' / '.join(lines[:4])}"[:400]
+
+
+class Tally:
+    def __init__(self):
+        self.families = {}
+
+    def record(self, family, case_id, error=None):
+        entry = self.families.setdefault(family, {"passed": 0, "failed": []})
+        if error is None:
+            entry["passed"] += 1
+        else:
+            entry["failed"].append({"case": case_id, "error": _error(error)})
+
+    def attempt(self, family, case_id, function, *args):
+        start = time.perf_counter()
+        try:
+            function(*args)
+        except Exception as error:  # noqa: BLE001 - every failure is reported
+            self.record(family, case_id, error)
+        else:
+            self.record(family, case_id)
+        entry = self.families[family]
+        entry["seconds"] = entry.get("seconds", 0) + time.perf_counter() - start
+
+
+def _applies(family, case):
+    backend = keras.backend.backend()
+    every = family.get(f"every_{backend}", family["every"])
+    return selected(case, every) and (backend != "numpy" or not family.get("autodiff"))
+
+
+def _run_case(tally, outputs, subject, case):
+    try:
+        prepared = checks.prepare(SUBJECTS[subject][case.rank], case)
+        outputs[case.id] = prepared.output()
+    except Exception as error:  # noqa: BLE001 - the layer failed on this case
+        for name, family in FAMILIES.items():
+            if _applies(family, case):
+                tally.record(name, case.id, error)
+        return
+    for name, family in FAMILIES.items():
+        if _applies(family, case):
+            tally.attempt(name, case.id, family["check"], prepared)
+
+
+def _migrate(tally, case):
+    if not selected(case, MIGRATION_EVERY):
+        return
+    try:
+        builtin = checks.prepare(SUBJECTS["builtin"][case.rank], case)
+        checks.sequential(builtin)
+    except Exception:  # noqa: BLE001 - the built-in cannot even build this model
+        return
+    tally.attempt(MIGRATION, case.id, checks.migration, builtin, SUBJECTS["plugin"][case.rank])
+
+
+def run(directory):
+    out = pathlib.Path(directory) / keras.backend.backend()
+    out.mkdir(parents=True, exist_ok=True)
+    cases = matrix.load()[:int(os.environ.get("CONFORMANCE_LIMIT", "100000"))]
+    tallies = {subject: Tally() for subject in SUBJECTS}
+    outputs = {subject: {} for subject in SUBJECTS}
+    for index, case in enumerate(cases):
+        for subject in SUBJECTS:
+            _run_case(tallies[subject], outputs[subject], subject, case)
+        _migrate(tallies["plugin"], case)
+        print(f"progress {index + 1} {len(cases) + 1}", flush=True)
+    models.save_all(out / "models")
+    print(f"progress {len(cases) + 1} {len(cases) + 1}", flush=True)
+    for subject in SUBJECTS:
+        np.savez(out / f"outputs-{subject}.npz", **outputs[subject])
+    results = {subject: tally.families for subject, tally in tallies.items()}
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+
+
+def load(directory):
+    """Every backend's saved models, loaded here with only
+    `import keras_ct_plugin` and compared with what they predicted there."""
+    here = keras.backend.backend()
+    results = {}
+    paths = sorted(pathlib.Path(directory).glob("*/models/*.keras"))
+    for done, path in enumerate(paths, 1):
+        saved_under = path.parent.parent.name
+        try:
+            predicted, expected = models.load_and_predict(path)
+            assert_close(predicted, expected, "float32", path.stem)
+            error = None
+        except Exception as exception:  # noqa: BLE001 - reported per model
+            error = _error(exception)
+        results[f"{saved_under}/{path.stem}"] = error
+        print(f"progress {done} {len(paths)}", flush=True)
+    (pathlib.Path(directory) / here / "loads.json").write_text(json.dumps(results, indent=1))
+
+
+def main(argv):
+    warnings.filterwarnings("ignore")
+    mode, directory = argv
+    {"run": run, "load": load}[mode](directory)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,52 @@
+"""The conformance matrix file: in step with its generator, and covering what
+the suite promises."""
+
+import keras_ct_plugin as ct
+from keras_ct_plugin.conformance import matrix
+
+CASES = matrix.load()
+LAYERS = {1: ct.Conv1DTranspose, 2: ct.Conv2DTranspose, 3: ct.Conv3DTranspose}
+
+
+def test_csv_is_what_the_generator_writes(tmp_path):
+    matrix.write(matrix.generate(), tmp_path / "cases.csv")
+    assert (tmp_path / "cases.csv").read_text() == matrix.CSV_PATH.read_text()
+    assert matrix.load(tmp_path / "cases.csv") == CASES
+
+
+def test_ids_are_unique_and_match_the_settings():
+    assert len({c.id for c in CASES}) == len(CASES)
+    rows = matrix.CSV_PATH.read_text().splitlines()[1:]
+    assert [row.split(",")[0] for row in rows] == [c.id for c in CASES]
+
+
+def test_size_and_coverage():
+    assert len(CASES) >= 500
+    assert {c.rank for c in CASES} == {1, 2, 3}
+    assert {c.padding for c in CASES} == {"valid", "same"}
+    assert {c.data_format for c in CASES} == {"channels_last", "channels_first"}
+    assert {c.dtype for c in CASES} == {"float32", "float16", "bfloat16"}
+    assert {c.activation for c in CASES} == {None, "relu", "tanh", "sigmoid"}
+    assert {c.use_bias for c in CASES} == {True, False}
+    assert {c.batch == 1 for c in CASES} == {True, False}
+    assert {max(c.dilation_rate) for c in CASES} == {1, 2}
+    relations = {(k > s) - (k < s) for c in CASES for k, s in zip(c.kernel_size, c.strides)}
+    assert relations == {-1, 0, 1}
+    sizes = {n for c in CASES for n in c.spatial}
+    assert 1 in sizes and any(n % 2 for n in sizes - {1}) and any(n % 2 == 0 for n in sizes)
+    for rank in (1, 2, 3):
+        of_rank = [c for c in CASES if c.rank == rank]
+        assert any(c.output_padding is None for c in of_rank)
+        assert any(
+            c.output_padding is not None
+            and all(p == max(s, d) - 1 for p, s, d in
+                    zip(c.output_padding, c.strides, c.dilation_rate))
+            and max(c.strides) > 1
+            for c in of_rank
+        )
+
+
+def test_every_case_is_a_valid_layer():
+    for c in CASES:
+        LAYERS[c.rank](c.filters, c.kernel_size, **c.settings, dtype=c.dtype,
+                       use_bias=c.use_bias, activation=c.activation)
