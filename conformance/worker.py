@@ -13,6 +13,7 @@
 import json
 import os
 import pathlib
+import re
 import sys
 import time
 import warnings
@@ -38,7 +39,8 @@ SUBJECTS = {
 
 
 def _error(exception):
-    lines = [line.strip() for line in str(exception).splitlines() if line.strip()]
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exception))  # Keras's bold markers
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     return f"{type(exception).__name__}: {' / '.join(lines[:4])}"[:400]
 
 
