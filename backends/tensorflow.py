@@ -69,7 +69,7 @@ def native(inputs, kernel, *, windows, strides, padding, data_format, **_):
         lengths = [w.length for w in windows]
         tf_padding, crop = padding.upper(), False
     else:
-        lengths = [lambda n, w=w: (n - 1) * w.stride + w.effective_kernel for w in windows]
+        lengths = [w.full_length for w in windows]
         tf_padding, crop = "VALID", True
     y = tf.nn.conv_transpose(
         x, kernel, _output_shape(x, filters, lengths), list(strides), padding=tf_padding

@@ -1,11 +1,8 @@
 """Gradients and compilation with the running backend's own machinery."""
 
 import keras
-import numpy as np
 
-
-def _to_float32_numpy(x):
-    return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(x, "float32")))
+from keras_ct_plugin.conformance.operands import to_float32
 
 
 def vjp(function, *operands_and_upstream, dtype="float32"):
@@ -33,7 +30,7 @@ def vjp(function, *operands_and_upstream, dtype="float32"):
         grads = [v.grad for v in operands]
     else:
         raise NotImplementedError(f"no autodiff on the {backend} backend")
-    return [_to_float32_numpy(g) for g in grads]
+    return [to_float32(g) for g in grads]
 
 
 def compiled(function):

@@ -5,6 +5,7 @@ built-in, with its operands and the NumPy reference's answer) and raises
 `AssertionError` on a mismatch; any other exception is a failure too.
 """
 
+import functools
 import os
 import tempfile
 from dataclasses import dataclass
@@ -15,6 +16,9 @@ import numpy as np
 from keras_ct_plugin.conformance import reference
 from keras_ct_plugin.conformance.autodiff import compiled
 from keras_ct_plugin.conformance.autodiff import vjp
+from keras_ct_plugin.conformance.operands import reference_output
+from keras_ct_plugin.conformance.operands import to_float32
+from keras_ct_plugin.conformance.operands import uniform
 from keras_ct_plugin.conformance.tolerances import assert_close
 
 # Activation and its derivative, both from the pre-activation, in NumPy.
@@ -25,14 +29,6 @@ ACTIVATIONS = {
     "sigmoid": (lambda p: 1 / (1 + np.exp(-p)),
                 lambda p: np.exp(-p) / (1 + np.exp(-p)) ** 2),
 }
-
-
-def uniform(shape, seed):
-    return np.random.default_rng(seed).uniform(-1, 1, shape).astype("float32")
-
-
-def to_float32(x):
-    return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(x, "float32")))
 
 
 @dataclass
@@ -47,7 +43,9 @@ class Prepared:
     def expected(self):
         return ACTIVATIONS[self.case.activation][0](self.pre_activation)
 
+    @functools.cached_property
     def output(self):
+        """The layer's eager output as float32, computed once."""
         return to_float32(self.layer(self.x))
 
 
@@ -60,16 +58,8 @@ def prepare(layer_class, case):
     if case.use_bias:
         layer.bias.assign(keras.ops.cast(uniform((case.filters,), 2), case.dtype))
     operands = [to_float32(x)] + [to_float32(w) for w in layer.trainable_weights]
-    pre = reference.conv_transpose(*operands[:2], **case.settings)
-    if case.use_bias:
-        pre = pre + _broadcastable_bias(operands[2], case)
+    pre = reference_output(case, *operands)
     return Prepared(case, layer, x, operands, pre)
-
-
-def _broadcastable_bias(bias, case):
-    if case.data_format == "channels_first":
-        return np.reshape(bias, (-1,) + (1,) * case.rank)
-    return bias
 
 
 def _channel_axis(case):
@@ -80,7 +70,7 @@ def shapes(p):
     case = p.case
     symbolic = p.layer(keras.Input(shape=case.input_shape[1:], dtype=case.dtype)).shape
     found = {
-        "call": tuple(p.layer(p.x).shape),
+        "call": p.output.shape,
         "compute_output_shape": tuple(p.layer.compute_output_shape(case.input_shape)),
         "symbolic (keras.Input)": (case.batch,) + tuple(symbolic[1:]),
     }
@@ -90,7 +80,7 @@ def shapes(p):
 
 
 def forward(p):
-    assert_close(p.output(), p.expected, p.case.dtype, "forward")
+    assert_close(p.output, p.expected, p.case.dtype, "forward")
 
 
 def _stateless(layer):
@@ -105,7 +95,7 @@ def _derivative(p):
     relu, where the layer's output is positive, so that a pre-activation
     that rounds across 0 in float16 does not count as a gradient error."""
     if p.case.activation == "relu":
-        return (p.output() > 0).astype("float64")
+        return (p.output > 0).astype("float64")
     return ACTIVATIONS[p.case.activation][1](p.pre_activation)
 
 
@@ -131,7 +121,7 @@ def sequential(p):
 def serialization(p):
     """get_config/from_config, model JSON and a `.keras` file, each giving
     a layer that computes the same."""
-    expected = p.output()
+    expected = p.output
     clone = type(p.layer).from_config(p.layer.get_config())
     clone.build(p.case.input_shape)
     clone.set_weights(p.layer.get_weights())

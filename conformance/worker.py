@@ -76,7 +76,7 @@ def _applies(family, case):
 def _run_case(tally, outputs, subject, case):
     try:
         prepared = checks.prepare(SUBJECTS[subject][case.rank], case)
-        outputs[case.id] = prepared.output()
+        outputs[case.id] = prepared.output
     except Exception as error:  # noqa: BLE001 - the layer failed on this case
         for name, family in FAMILIES.items():
             if _applies(family, case):

@@ -50,6 +50,11 @@ def why_not(implementation, windows, settings):
     return module.why_not(implementation, windows, settings)
 
 
+def serving_paths(windows, settings):
+    """The paths a layer could be forced to for this call."""
+    return [p for p in IMPLEMENTATIONS if p != "auto" and why_not(p, windows, settings) is None]
+
+
 def choose(implementation, windows, settings):
     if implementation != "auto":
         return implementation

@@ -39,6 +39,10 @@ class AxisWindow:
             return None
         return (size - 1) * self.stride + self.tail
 
+    def full_length(self, size):
+        """Length of the full transposed convolution, before the window."""
+        return (size - 1) * self.stride + self.effective_kernel
+
     @property
     def crop_after(self):
         """Positions dropped at the end of the full output, the same for every

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from cases import Case
-from helpers import to_numpy
-from helpers import uniform
+from keras_ct_plugin.conformance.operands import to_float32
+from keras_ct_plugin.conformance.operands import uniform
 
 import keras_ct_plugin as ct
 
@@ -37,9 +37,9 @@ ADJOINT_CASES = [
 def test_adjoint_of_keras_conv(case):
     y = uniform(case.input_shape, seed=4)
     kernel = uniform(case.kernel_shape, seed=5)
-    transposed = to_numpy(ct.ops.conv_transpose(y, kernel, **case.settings))
+    transposed = to_float32(ct.ops.conv_transpose(y, kernel, **case.settings))
     z = uniform(transposed.shape, seed=6)
-    forward = to_numpy(
+    forward = to_float32(
         keras.ops.conv(
             z,
             kernel,

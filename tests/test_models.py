@@ -9,9 +9,9 @@ import pytest
 from cases import Case
 from helpers import LAYERS
 from helpers import assert_matches_reference
-from helpers import reference_output
-from helpers import to_numpy
-from helpers import uniform
+from keras_ct_plugin.conformance.operands import reference_output
+from keras_ct_plugin.conformance.operands import to_float32
+from keras_ct_plugin.conformance.operands import uniform
 
 import keras_ct_plugin as ct
 
@@ -25,7 +25,7 @@ def test_seed_example():
     x = keras.random.uniform((4, 10, 8, 128))
     y = ct.Conv2DTranspose(32, 2, 2, activation="relu")(x)
     assert tuple(y.shape) == (4, 20, 16, 32)
-    assert to_numpy(y).min() >= 0
+    assert to_float32(y).min() >= 0
 
 
 def test_positional_arguments_follow_keras_order():
@@ -110,7 +110,7 @@ def test_model_json_needs_no_custom_objects():
     clone = keras.models.model_from_json(model.to_json())
     x = uniform((2, 6, 3), seed=9)
     clone.set_weights(model.get_weights())
-    np.testing.assert_allclose(to_numpy(clone(x)), to_numpy(model(x)), rtol=1e-6)
+    np.testing.assert_allclose(to_float32(clone(x)), to_float32(model(x)), rtol=1e-6)
 
 
 def test_keras_file_round_trip(tmp_path):
@@ -119,8 +119,8 @@ def test_keras_file_round_trip(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path)
     x = uniform((2, 6, 3), seed=10)
-    np.testing.assert_array_equal(to_numpy(loaded.predict(x, verbose=0)),
-                                  to_numpy(model.predict(x, verbose=0)))
+    np.testing.assert_array_equal(to_float32(loaded.predict(x, verbose=0)),
+                                  to_float32(model.predict(x, verbose=0)))
     assert [type(layer).__name__ for layer in loaded.layers] == [
         type(layer).__name__ for layer in model.layers
     ]
@@ -150,7 +150,7 @@ def test_builtin_weights_move_over_unchanged():
                                 keras.layers.Conv2DTranspose(4, 3, strides=2)])
     plugin = keras.Sequential([keras.Input((5, 6, 3)), ct.Conv2DTranspose(4, 3, strides=2)])
     plugin.set_weights(builtin.get_weights())
-    np.testing.assert_allclose(to_numpy(plugin(x)), to_numpy(builtin(x)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(to_float32(plugin(x)), to_float32(builtin(x)), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
@@ -164,7 +164,7 @@ def test_mixed_precision(policy):
     compute_dtype = policy.split("_")[1]
     assert keras.backend.standardize_dtype(y.dtype) == compute_dtype
     assert keras.backend.standardize_dtype(layer.kernel.dtype) == "float32"
-    expected = reference_output(case, x, to_numpy(layer.kernel), to_numpy(layer.bias))
+    expected = reference_output(case, x, to_float32(layer.kernel), to_float32(layer.bias))
     assert_matches_reference(y, expected, dtype=compute_dtype)
 
 
@@ -186,7 +186,7 @@ def test_channels_first_equals_transposed_channels_last():
     first.build((2, 3, 5, 4))
     first.set_weights(last.get_weights())
     y_first = first(np.moveaxis(x, -1, 1))
-    np.testing.assert_allclose(np.moveaxis(to_numpy(y_first), 1, -1), to_numpy(y_last),
+    np.testing.assert_allclose(np.moveaxis(to_float32(y_first), 1, -1), to_float32(y_last),
                                rtol=1e-5, atol=1e-5)
 
 

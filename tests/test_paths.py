@@ -14,9 +14,9 @@ from cases import REFERENCE_CASES
 from cases import Case
 from helpers import LAYERS
 from helpers import assert_matches_reference
-from helpers import reference_output
-from helpers import to_numpy
-from helpers import uniform
+from keras_ct_plugin.conformance.operands import reference_output
+from keras_ct_plugin.conformance.operands import to_float32
+from keras_ct_plugin.conformance.operands import uniform
 
 import keras_ct_plugin as ct
 from keras_ct_plugin import dispatch
@@ -43,15 +43,10 @@ def _windows(case):
                                case.padding, case.output_padding)
 
 
-def _serving(case):
-    return [p for p in dispatch.IMPLEMENTATIONS[1:]
-            if dispatch.why_not(p, _windows(case), case.settings) is None]
-
-
 PATH_PARAMS = [
     pytest.param(case, path, id=f"{path}-{case.id}")
     for case in PATH_CASES
-    for path in _serving(case)
+    for path in dispatch.serving_paths(_windows(case), case.settings)
 ]
 
 
@@ -112,7 +107,7 @@ def test_path_compiled(case, path):
 
         x, kernel, bias = (torch.tensor(v) for v in (x, kernel, bias))
     y = compiled(function)(x, kernel, bias)
-    assert_matches_reference(y, reference_output(case, *(to_numpy(v) for v in (x, kernel, bias))))
+    assert_matches_reference(y, reference_output(case, *(to_float32(v) for v in (x, kernel, bias))))
 
 
 def test_reference_gradient_is_the_adjoint():

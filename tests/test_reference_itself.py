@@ -11,8 +11,8 @@ from cases import REFERENCE_CASES
 from helpers import BUILTIN_LAYERS
 from helpers import assert_matches_reference
 from helpers import layer_for
-from helpers import to_numpy
-from helpers import uniform
+from keras_ct_plugin.conformance.operands import to_float32
+from keras_ct_plugin.conformance.operands import uniform
 
 
 def test_scatter_by_hand():
@@ -48,16 +48,16 @@ def test_plugin_and_reference_match_keras_builtin(case):
         case.filters, case.kernel_size, **case.settings, use_bias=False
     )
     try:
-        expected = to_numpy(builtin(x))
+        expected = to_float32(builtin(x))
     except Exception as error:  # noqa: BLE001 - the built-in's own failures
         if keras.backend.backend() != "tensorflow":
             raise
         pytest.skip(f"keras.layers built-in raises on TensorFlow: {type(error).__name__}")
-    kernel = to_numpy(builtin.kernel)
+    kernel = to_float32(builtin.kernel)
     assert_matches_reference(
         expected, reference.conv_transpose(x, kernel, **case.settings)
     )
     layer = layer_for(case, use_bias=False)
     layer.build(x.shape)
     layer.set_weights(builtin.get_weights())
-    np.testing.assert_allclose(to_numpy(layer(x)), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(to_float32(layer(x)), expected, rtol=1e-5, atol=1e-5)

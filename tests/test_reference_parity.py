@@ -5,9 +5,9 @@ import pytest
 from cases import REFERENCE_CASES
 from helpers import assert_matches_reference
 from helpers import layer_for
-from helpers import reference_output
-from helpers import to_numpy
-from helpers import uniform
+from keras_ct_plugin.conformance.operands import reference_output
+from keras_ct_plugin.conformance.operands import to_float32
+from keras_ct_plugin.conformance.operands import uniform
 
 import keras_ct_plugin as ct
 
@@ -18,7 +18,7 @@ def test_layer_matches_reference(case):
     layer = layer_for(case)
     y = layer(x)
     assert tuple(y.shape) == layer.compute_output_shape(x.shape)
-    expected = reference_output(case, x, to_numpy(layer.kernel), to_numpy(layer.bias))
+    expected = reference_output(case, x, to_float32(layer.kernel), to_float32(layer.bias))
     assert_matches_reference(y, expected)
 
 

@@ -21,8 +21,6 @@ from keras_ct_plugin.bench.harness import callables
 from keras_ct_plugin.bench.harness import matmul_callable
 from keras_ct_plugin.bench.workloads import WORKLOADS
 
-PATHS = ("generic", "matmul", "native")
-
 
 def inputs(workload):
     return np.random.default_rng(0).uniform(-1, 1, workload.input_shape).astype("float32")
@@ -35,11 +33,6 @@ def layer(workload, implementation):
         return keras.layers.Conv2DTranspose(*args, data_format=workload.data_format)
     return ct.Conv2DTranspose(*args, data_format=workload.data_format,
                               implementation=implementation)
-
-
-def serving_paths(workload):
-    probe = layer(workload, "auto")
-    return [p for p in PATHS if dispatch.why_not(p, probe._windows, probe._settings) is None]
 
 
 def seconds(function):
@@ -66,8 +59,9 @@ def times(repeats):
         x = inputs(workload)
         builtin = layer(workload, "builtin")
         builtin.build(x.shape)
+        probe = layer(workload, "auto")
         forward, backward = {}, {}
-        for path in serving_paths(workload):
+        for path in dispatch.serving_paths(probe._windows, probe._settings):
             plugin = layer(workload, path)
             plugin.build(x.shape)
             plugin.set_weights(builtin.get_weights())
@@ -80,7 +74,6 @@ def times(repeats):
         except Exception as error:  # noqa: BLE001 - the built-in's own failures
             builtin_error = f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"
         forward["matmul reference"] = matmul_callable(*workload.matmul_shape)
-        probe = layer(workload, "auto")
         results.append(dict(
             workload=workload.name,
             path=dispatch.choose("auto", probe._windows, probe._settings),
