@@ -31,12 +31,12 @@ def _specs(rank, data_format):
     return lhs, spatial
 
 
-@partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _conv_transpose(x, kernel, windows, data_format):
-    return _forward(x, kernel, windows, data_format)
+@partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def _conv_transpose(x, kernel, windows, data_format, groups):
+    return _forward(x, kernel, windows, data_format, groups)
 
 
-def _forward(x, kernel, windows, data_format):
+def _forward(x, kernel, windows, data_format, groups):
     rank = len(windows)
     lhs, spatial = _specs(rank, data_format)
     return lax.conv_general_dilated(
@@ -48,14 +48,20 @@ def _forward(x, kernel, windows, data_format):
         lhs_dilation=tuple(w.stride for w in windows),
         rhs_dilation=tuple(w.dilation for w in windows),
         dimension_numbers=(lhs, spatial + "OI", lhs),
+        feature_group_count=groups,
     )
 
 
-def _forward_with_residuals(x, kernel, windows, data_format):
-    return _forward(x, kernel, windows, data_format), (x, kernel)
+def _forward_with_residuals(x, kernel, windows, data_format, groups):
+    return _forward(x, kernel, windows, data_format, groups), (x, kernel)
 
 
-def _backward(windows, data_format, residuals, upstream):
+def _split_channels(a, axis, groups):
+    """Channel axis `axis` of length C as two axes (groups, C // groups)."""
+    return a.reshape(a.shape[:axis] + (groups, a.shape[axis] // groups) + a.shape[axis + 1:])
+
+
+def _backward(windows, data_format, groups, residuals, upstream):
     x, kernel = residuals
     rank = len(windows)
     lhs, spatial = _specs(rank, data_format)
@@ -68,16 +74,21 @@ def _backward(windows, data_format, residuals, upstream):
     full = lax.pad(upstream, jnp.zeros((), upstream.dtype), config)
     dilations = tuple(w.dilation for w in windows)
     strides = tuple(w.stride for w in windows)
+    filters, per_group = kernel.shape[rank:]
+    # (k, filters, C / groups) as (k, filters / groups, C): grouped "IO".
+    kernel_io = jnp.swapaxes(_split_channels(kernel, rank, groups), rank, rank + 1)
     dx = lax.conv_general_dilated(
         full,
-        kernel,
+        kernel_io.reshape(kernel.shape[:rank] + (filters // groups, groups * per_group)),
         window_strides=strides,
         padding="VALID",
         rhs_dilation=dilations,
         dimension_numbers=(lhs, spatial + "IO", lhs),
+        feature_group_count=groups,
     )
-    channel = -1 if data_format == "channels_last" else 1
-    batch_and_spatial = [a for a in range(x.ndim) if a != channel % x.ndim]
+    channel = x.ndim - 1 if data_format == "channels_last" else 1
+    x_split = _split_channels(x, channel, groups)
+    summed = [a for a in range(x.ndim + 1) if a not in (channel, channel + 1)]
     taps = []
     for tap in itertools.product(*(range(k) for k in kernel.shape[:rank])):
         start = [0] * full.ndim
@@ -85,19 +96,17 @@ def _backward(windows, data_format, residuals, upstream):
         step = [1] * full.ndim
         for axis, j, d, s, n in zip(axes, tap, dilations, strides, sizes):
             start[axis], limit[axis], step[axis] = j * d, j * d + (n - 1) * s + 1, s
-        g_tap = lax.slice(full, start, limit, step)
+        g_tap = _split_channels(lax.slice(full, start, limit, step), channel, groups)
         taps.append(
-            lax.dot_general(
-                g_tap, x, ((batch_and_spatial, batch_and_spatial), ((), ()))
-            )
+            lax.dot_general(g_tap, x_split, ((summed, summed), ((channel,), (channel,))))
         )
     dkernel = jnp.stack(taps).reshape(kernel.shape)
     return dx.astype(x.dtype), dkernel.astype(kernel.dtype)
 
 
 _conv_transpose.defvjp(_forward_with_residuals, _backward)
-_conv_transpose_jit = jax.jit(_conv_transpose, static_argnums=(2, 3))
+_conv_transpose_jit = jax.jit(_conv_transpose, static_argnums=(2, 3, 4))
 
 
-def native(inputs, kernel, *, windows, data_format, **_):
-    return _conv_transpose_jit(inputs, kernel, windows, data_format)
+def native(inputs, kernel, *, windows, data_format, groups, **_):
+    return _conv_transpose_jit(inputs, kernel, windows, data_format, groups)

@@ -4,8 +4,10 @@ kernels support; channels_first inputs are transposed around it.
 Where TF's "SAME"/"VALID" with an explicit `output_shape` select exactly the
 Keras window, TF computes just that window; elsewhere (e.g. "same" with
 `output_padding=0` and an even kernel) it computes the full output, which is
-then cropped. TF's CPU kernels reject dilation in transposed convolutions, so
-`native` only serves `dilation_rate == 1`; the generic path covers the rest.
+then cropped, as are explicit (PyTorch-style) paddings. TF's CPU kernels
+reject dilation in transposed convolutions, so `native` only serves
+`dilation_rate == 1`; the generic path covers the rest. TF has no grouped
+transposed convolution: `native` runs one per group and concatenates.
 """
 
 import tensorflow as tf
@@ -23,9 +25,10 @@ def why_not(path, windows, settings):
 
 
 def preference(windows, settings):
-    if all(w.stride == 1 for w in windows):
+    if all(w.stride == 1 for w in windows) and settings["groups"] == 1:
         # A stride-1 transposed convolution is a plain convolution, which TF
         # runs faster than its transposed one; "generic" computes it so.
+        # (Keras runs a grouped one through XLA, compiled at every eager call.)
         return ("generic",)
     return ("native",)
 
@@ -39,6 +42,8 @@ def add_bias(outputs, bias, data_format):
 def _tf_selects_window(window, padding, rank):
     """TF accepts an `output_shape` when the forward convolution with that
     padding maps it back to the input size."""
+    if not isinstance(padding, str):
+        return False
     k, s, tail = window.effective_kernel, window.stride, window.tail
     if padding == "valid":
         return window.crop_before == 0 and k <= tail < k + s
@@ -59,7 +64,7 @@ def _output_shape(x, filters, lengths):
     return tf.stack(sizes + [filters])
 
 
-def native(inputs, kernel, *, windows, strides, padding, data_format, **_):
+def native(inputs, kernel, *, windows, strides, padding, data_format, groups, **_):
     rank = len(windows)
     x = inputs
     if data_format == "channels_first":
@@ -71,7 +76,11 @@ def native(inputs, kernel, *, windows, strides, padding, data_format, **_):
     else:
         lengths = [w.full_length for w in windows]
         tf_padding, crop = "VALID", True
-    y = tf.nn.conv_transpose(
+    output_shape = _output_shape(x, filters // groups, lengths)
+    y = tf.concat([
+        tf.nn.conv_transpose(x_g, kernel_g, output_shape, list(strides), padding=tf_padding)
+        for x_g, kernel_g in zip(tf.split(x, groups, axis=-1), tf.split(kernel, groups, axis=-2))
+    ], axis=-1) if groups > 1 else tf.nn.conv_transpose(
         x, kernel, _output_shape(x, filters, lengths), list(strides), padding=tf_padding
     )
     y = tf.ensure_shape(y, [x.shape[0], *(

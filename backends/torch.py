@@ -36,11 +36,22 @@ def _torch_padding(window):
     return None
 
 
-def native(inputs, kernel, *, windows, strides, dilation_rate, data_format, **_):
+def _torch_weight(kernel, groups):
+    """(*kernel, filters, in / groups) as torch's (in, filters / groups, *kernel)."""
+    rank = kernel.ndim - 2
+    if groups == 1:
+        return kernel.permute(rank + 1, rank, *range(rank))
+    *size, filters, per_group = kernel.shape
+    split = kernel.reshape(*size, groups, filters // groups, per_group)
+    weight = split.permute(rank, rank + 2, rank + 1, *range(rank))
+    return weight.reshape(groups * per_group, filters // groups, *size)
+
+
+def native(inputs, kernel, *, windows, strides, dilation_rate, data_format, groups, **_):
     rank = len(windows)
     channels_last = data_format == "channels_last"
     x = inputs.movedim(-1, 1) if channels_last else inputs
-    weight = kernel.permute(rank + 1, rank, *range(rank))  # (in, out, *kernel)
+    weight = _torch_weight(kernel, groups)
     paddings = [_torch_padding(w) for w in windows]
     direct = None not in paddings
     y = _CONV_TRANSPOSE[rank](
@@ -50,6 +61,7 @@ def native(inputs, kernel, *, windows, strides, dilation_rate, data_format, **_)
         padding=[p for p, _ in paddings] if direct else 0,
         output_padding=[op for _, op in paddings] if direct else 0,
         dilation=dilation_rate,
+        groups=groups,
     )
     if channels_last:
         y = y.movedim(1, -1)

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_ct_plugin.conformance.operands import in_dtype
 from keras_ct_plugin.conformance.operands import to_float32
 
 
@@ -10,8 +11,8 @@ def vjp(function, *operands_and_upstream, dtype="float32"):
     operand, as float32 NumPy arrays; operands are cast to `dtype` first."""
     *operands, upstream = operands_and_upstream
     backend = keras.backend.backend()
-    operands = [keras.ops.cast(v, dtype) for v in operands]
-    upstream = keras.ops.cast(upstream, dtype)
+    operands = [keras.ops.convert_to_tensor(in_dtype(v, dtype)) for v in operands]
+    upstream = keras.ops.convert_to_tensor(in_dtype(upstream, dtype))
     if backend == "jax":
         import jax
 

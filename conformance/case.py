@@ -18,6 +18,7 @@ class Case:
     use_bias: bool = True
     activation: str | None = None
     dtype: str = "float32"
+    groups: int = 1
 
     @property
     def rank(self):
@@ -31,7 +32,7 @@ class Case:
 
     @property
     def kernel_shape(self):
-        return (*self.kernel_size, self.filters, self.in_channels)
+        return (*self.kernel_size, self.filters, self.in_channels // self.groups)
 
     @property
     def settings(self):
@@ -41,13 +42,25 @@ class Case:
             output_padding=self.output_padding,
             dilation_rate=self.dilation_rate,
             data_format=self.data_format,
+            groups=self.groups,
         )
+
+    @property
+    def builtin_settings(self):
+        """`settings` as `keras.layers.Conv{1,2,3}DTranspose` takes them: it
+        has no `groups`."""
+        settings = self.settings
+        del settings["groups"]
+        return settings
 
     @property
     def keras_builtin_accepts(self):
         """Keras rejects strides > 1 with dilation > 1, and output_padding
-        >= strides (this plugin follows torch: < max(strides, dilation))."""
+        >= strides (this plugin follows torch: < max(strides, dilation)); it
+        has no groups and no explicit padding."""
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            return False
+        if self.groups > 1 or not isinstance(self.padding, str):
             return False
         op = self.output_padding or (0,) * self.rank
         return all(p < s for p, s in zip(op, self.strides))
@@ -59,10 +72,13 @@ class Case:
 
         op = "none" if self.output_padding is None else axes(self.output_padding)
         fmt = "cl" if self.data_format == "channels_last" else "cf"
+        padding = self.padding if isinstance(self.padding, str) else (
+            "pad" + "x".join(f"{a}_{b}" for a, b in self.padding))
         extras = [f"b{self.batch}" if self.batch != 2 else "",
                   "" if self.use_bias else "nobias", self.activation or "",
-                  self.dtype if self.dtype != "float32" else ""]
+                  self.dtype if self.dtype != "float32" else "",
+                  f"g{self.groups}" if self.groups > 1 else ""]
         return "-".join([
             f"{self.rank}d-k{axes(self.kernel_size)}-s{axes(self.strides)}"
-            f"-d{axes(self.dilation_rate)}-{self.padding}-op{op}-{fmt}"
+            f"-d{axes(self.dilation_rate)}-{padding}-op{op}-{fmt}"
             f"-n{axes(self.spatial)}", *filter(None, extras)])

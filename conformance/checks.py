@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from keras_ct_plugin.base_conv_transpose import BaseConvTranspose
 from keras_ct_plugin.conformance import reference
 from keras_ct_plugin.conformance.autodiff import compiled
 from keras_ct_plugin.conformance.autodiff import vjp
+from keras_ct_plugin.conformance.operands import in_dtype
 from keras_ct_plugin.conformance.operands import reference_output
 from keras_ct_plugin.conformance.operands import to_float32
 from keras_ct_plugin.conformance.operands import uniform
@@ -50,13 +52,18 @@ class Prepared:
 
 
 def prepare(layer_class, case):
-    layer = layer_class(case.filters, case.kernel_size, **case.settings,
-                        use_bias=case.use_bias, activation=case.activation, dtype=case.dtype)
+    plugin = issubclass(layer_class, BaseConvTranspose)
+    settings = case.settings if plugin else case.builtin_settings
+    # Zeros: the weights are assigned below, and a random initializer would
+    # cost JAX a compilation per weight shape.
+    layer = layer_class(case.filters, case.kernel_size, **settings,
+                        use_bias=case.use_bias, activation=case.activation, dtype=case.dtype,
+                        kernel_initializer="zeros")
     layer.build(case.input_shape)
-    x = keras.ops.cast(uniform(case.input_shape, 0), case.dtype)
-    layer.kernel.assign(keras.ops.cast(uniform(case.kernel_shape, 1), case.dtype))
+    x = in_dtype(uniform(case.input_shape, 0), case.dtype)
+    layer.kernel.assign(in_dtype(uniform(case.kernel_shape, 1), case.dtype))
     if case.use_bias:
-        layer.bias.assign(keras.ops.cast(uniform((case.filters,), 2), case.dtype))
+        layer.bias.assign(in_dtype(uniform((case.filters,), 2), case.dtype))
     operands = [to_float32(x)] + [to_float32(w) for w in layer.trainable_weights]
     pre = reference_output(case, *operands)
     return Prepared(case, layer, x, operands, pre)

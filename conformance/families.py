@@ -21,9 +21,11 @@ FAMILIES = {
 }
 MIGRATION = "migration from the built-in"
 MIGRATION_EVERY = 6
+# torch.nn.ConvTranspose{1,2,3}d modules (torch_modules.py), both data formats.
+FROM_TORCH = "from_torch: PyTorch modules"
 # Families computed across processes, by __main__ from the workers' files.
 CROSS_FAMILIES = ("forward across backends", ".keras across backends")
-ORDER = [*FAMILIES, CROSS_FAMILIES[0], MIGRATION, CROSS_FAMILIES[1]]
+ORDER = [*FAMILIES, CROSS_FAMILIES[0], MIGRATION, CROSS_FAMILIES[1], FROM_TORCH]
 
 
 def selected(case, every):

@@ -7,6 +7,11 @@
 output_padding from none to its maximum, each at two input sizes; data format, input size (odd, even,
 size 1), batch, bias, activation and dtype rotate through their values with
 coprime periods, so each appears with many of the others.
+
+`torch_style()` adds what only this plugin (and PyTorch) has: explicit
+padding, symmetric and per side, groups, and strides with dilation, each with
+output_padding 0 and its maximum; settings whose crop would leave a
+negative length are left out.
 """
 
 import csv
@@ -18,7 +23,7 @@ from keras_ct_plugin.conformance.case import Case
 CSV_PATH = pathlib.Path(__file__).with_name("cases.csv")
 COLUMNS = ("id", "kernel_size", "strides", "dilation_rate", "padding", "output_padding",
            "data_format", "spatial", "batch", "in_channels", "filters", "use_bias",
-           "activation", "dtype")
+           "activation", "dtype", "groups")
 
 # (kernel, stride) per relation; per axis, so rank-2/3 rows may mix them.
 KERNEL_STRIDE = ((3, 2), (4, 2), (2, 2), (3, 3), (1, 2), (2, 3), (3, 1), (2, 1))
@@ -67,7 +72,53 @@ def generate():
                     spatial=next(sizes), in_channels=3, filters=4,
                     **{name: next(values) for name, values in cycles.items()},
                 ))
+    cases += torch_style()
     return list({c.id: c for c in cases}.values())
+
+
+# (groups, in_channels, filters)
+GROUPINGS = ((2, 4, 6), (1, 3, 4), (4, 4, 8))
+TORCH_PADDINGS = {1: [((0, 0),), ((1, 1),), ((2, 0),)],
+                  2: [((1, 1), (1, 1)), ((0, 0), (2, 2)), ((1, 0), (0, 2))],
+                  3: [((1, 1),) * 3, ((0, 1), (1, 0), (2, 2))]}
+
+
+def _extremes(output_paddings):
+    """0 and the maximum, of the output_paddings after None."""
+    values = list(output_paddings)[1:]
+    return list(dict.fromkeys([values[0], values[-1]]))
+
+
+def _length(n, k, s, d, padding, op):
+    """PyTorch's documented output length."""
+    return (n - 1) * s - sum(padding) + d * (k - 1) + op + 1
+
+
+def torch_style():
+    cases = []
+    for rank in (1, 2, 3):
+        cycles = _cycles()
+        sizes = itertools.cycle(SIZES[rank])
+        groupings = itertools.cycle(GROUPINGS)
+        pairs = [((k,) * rank, (s,) * rank) for k, s in KERNEL_STRIDE[:6]]
+        if rank == 3:
+            pairs = pairs[::2]
+        for (kernel, strides), dilation, padding in itertools.product(
+            pairs, (1, 2), TORCH_PADDINGS[rank]
+        ):
+            dilation = (dilation,) * rank
+            for output_padding in _extremes(_output_paddings(strides, dilation)):
+                groups, in_channels, filters = next(groupings)
+                spatial = next(sizes)
+                settings = {name: next(values) for name, values in cycles.items()}
+                if any(_length(*axis) < 0 for axis in zip(
+                        spatial, kernel, strides, dilation, padding, output_padding)):
+                    continue
+                cases.append(Case(
+                    kernel, strides, dilation, padding, output_padding, spatial=spatial,
+                    in_channels=in_channels, filters=filters, groups=groups, **settings,
+                ))
+    return cases
 
 
 def _axes(t):
@@ -78,15 +129,29 @@ def _tuple(text):
     return None if text == "none" else tuple(int(v) for v in text.split("x"))
 
 
+def _padding(padding):
+    if isinstance(padding, str):
+        return padding
+    return "x".join(f"{before}_{after}" for before, after in padding)
+
+
+def _parse_padding(text):
+    if text in ("valid", "same"):
+        return text
+    return tuple(tuple(int(v) for v in pair.split("_")) for pair in text.split("x"))
+
+
 def write(cases, path=CSV_PATH):
     with open(path, "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(COLUMNS)
         for c in cases:
             writer.writerow([c.id, _axes(c.kernel_size), _axes(c.strides),
-                             _axes(c.dilation_rate), c.padding, _axes(c.output_padding),
+                             _axes(c.dilation_rate), _padding(c.padding),
+                             _axes(c.output_padding),
                              c.data_format, _axes(c.spatial), c.batch, c.in_channels,
-                             c.filters, int(c.use_bias), c.activation or "none", c.dtype])
+                             c.filters, int(c.use_bias), c.activation or "none", c.dtype,
+                             c.groups])
 
 
 def load(path=CSV_PATH):
@@ -94,10 +159,11 @@ def load(path=CSV_PATH):
         rows = list(csv.DictReader(f))
     return [Case(
         _tuple(r["kernel_size"]), _tuple(r["strides"]), _tuple(r["dilation_rate"]),
-        r["padding"], _tuple(r["output_padding"]), r["data_format"], _tuple(r["spatial"]),
+        _parse_padding(r["padding"]), _tuple(r["output_padding"]), r["data_format"], _tuple(r["spatial"]),
         batch=int(r["batch"]), in_channels=int(r["in_channels"]), filters=int(r["filters"]),
         use_bias=bool(int(r["use_bias"])),
         activation=None if r["activation"] == "none" else r["activation"], dtype=r["dtype"],
+        groups=int(r["groups"]),
     ) for r in rows]
 
 

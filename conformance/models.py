@@ -1,5 +1,6 @@
 """Models for the cross-backend `.keras` matrix: Sequential and functional,
-rank 1, 2 and 3 layers, both data formats, mixed in one functional model."""
+rank 1, 2 and 3 layers, both data formats, mixed in one functional model, and
+PyTorch-style layers (groups, explicit padding, strides with dilation)."""
 
 import pathlib
 
@@ -27,6 +28,19 @@ def _sequential():
             keras.Input((2, 3, 3, 2)),
             ct.Conv3DTranspose(3, 2, strides=2, activation="tanh"),
             ct.Conv3DTranspose(2, 3, padding="same"),
+        ]),
+        "sequential-torch-style": keras.Sequential([
+            keras.Input((4, 5, 5)),
+            ct.Conv2DTranspose(6, 3, strides=2, padding=1, output_padding=1, groups=2,
+                               data_format="channels_first"),
+            ct.Conv2DTranspose(4, 3, strides=2, dilation_rate=2, padding=((1, 2), (0, 1)),
+                               groups=2, data_format="channels_first"),
+        ]),
+        "sequential-1d-3d-groups": keras.Sequential([
+            keras.Input((2, 3, 2, 4)),
+            ct.Conv3DTranspose(4, 2, strides=2, padding=((1, 0), (0, 1), (1, 1)), groups=4),
+            keras.layers.Reshape((-1, 4)),
+            ct.Conv1DTranspose(2, 3, strides=3, dilation_rate=2, padding=2, groups=2),
         ]),
     }
 

@@ -1,6 +1,7 @@
 """A case's operands, and the reference's answer for them."""
 
 import keras
+import ml_dtypes
 import numpy as np
 
 from keras_ct_plugin.conformance import reference
@@ -10,9 +11,16 @@ def uniform(shape, seed):
     return np.random.default_rng(seed).uniform(-1, 1, shape).astype("float32")
 
 
+def in_dtype(array, dtype):
+    """A NumPy array in a Keras float dtype name, bfloat16 included; casting
+    in NumPy spares JAX a compilation per shape."""
+    return np.asarray(array).astype(ml_dtypes.bfloat16 if dtype == "bfloat16" else dtype)
+
+
 def to_float32(x):
     """A backend tensor (any float dtype) as a float32 NumPy array."""
-    return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(x, "float32")))
+    # bfloat16 arrives as ml_dtypes.bfloat16.
+    return np.asarray(keras.ops.convert_to_numpy(x)).astype("float32")
 
 
 def reference_output(case, x, kernel, bias=None):

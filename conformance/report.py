@@ -21,8 +21,13 @@ def _cell(passed, failed):
 
 
 def _forward_across(directory, backends, subject):
-    dtypes = {c.id: c.dtype for c in matrix.load()}
-    outputs = {b: dict(np.load(directory / b / f"outputs-{subject}.npz")) for b in backends}
+    outputs = {b: {case_id: output
+                   for path in sorted((directory / b).glob(f"outputs-{subject}-*.npz"))
+                   for case_id, output in np.load(path).items()}
+               for b in backends}
+    # The cases some backend ran (all, unless CONFORMANCE_LIMIT cut the matrix).
+    ran = set().union(*(set(o) for o in outputs.values()))
+    dtypes = {c.id: c.dtype for c in matrix.load() if c.id in ran}
     cells = {}
     for backend in backends:
         passed, failed = 0, []
@@ -52,21 +57,42 @@ def _keras_across(directory, backends):
     return cells
 
 
+def _merge(cell, shard_cell):
+    """One backend's cell from its shards' cells."""
+    if not cell:
+        return dict(shard_cell)
+    return {"passed": cell["passed"] + shard_cell["passed"],
+            "failed": cell["failed"] + shard_cell["failed"],
+            "seconds": cell.get("seconds", 0) + shard_cell.get("seconds", 0)}
+
+
 def collect(directory, backends):
     """{family: {backend: {subject: {"passed": n, "failed": [...]}}}}"""
     directory = pathlib.Path(directory)
-    per_backend = {b: json.loads((directory / b / "results.json").read_text()) for b in backends}
     table = {family: {b: {} for b in backends} for family in ORDER}
-    for backend, results in per_backend.items():
-        for subject, families in results.items():
-            for family, cell in families.items():
-                table[family][backend][subject] = cell
+    for backend in backends:
+        for path in sorted((directory / backend).glob("results-*.json")):
+            for subject, families in json.loads(path.read_text()).items():
+                for family, cell in families.items():
+                    row = table[family][backend]
+                    row[subject] = _merge(row.get(subject), cell)
     for subject in SUBJECTS:
         for backend, cell in _forward_across(directory, backends, subject).items():
             table[CROSS_FAMILIES[0]][backend][subject] = cell
     for backend, cell in _keras_across(directory, backends).items():
         table[CROSS_FAMILIES[1]][backend]["plugin"] = cell
     return table
+
+
+def torch_errors(directory, backends):
+    """{module, data format: {backend: max abs error}} where torch ran."""
+    errors = {}
+    for backend in backends:
+        path = pathlib.Path(directory) / backend / "torch_modules.json"
+        if path.exists():
+            for key, error in json.loads(path.read_text()).items():
+                errors.setdefault(key, {})[backend] = error
+    return errors
 
 
 def plugin_failures(table):
@@ -91,7 +117,7 @@ def header(backend, subject):
     return backend if subject == "plugin" else f"{backend} built-in"
 
 
-def markdown(table, backends, environment):
+def markdown(table, backends, environment, torch_errors):
     cols = columns(backends)
     lines = [
         "# Conformance report",
@@ -109,6 +135,13 @@ def markdown(table, backends, environment):
     for family, row in table.items():
         lines.append(f"| {family} | " + " | ".join(
             cell_text(row[b].get(s)) for b, s in cols) + " |")
+    if torch_errors:
+        lines += ["", "## PyTorch modules reproduced by `from_torch`: max abs error", "",
+                  "| module, data format | " + " | ".join(backends) + " |",
+                  "|---" * (len(backends) + 1) + "|"]
+        lines += [f"| {key} | " + " | ".join(
+            f"{row[b]:.1e}" if b in row else "n/a" for b in backends) + " |"
+            for key, row in torch_errors.items()]
     failures = plugin_failures(table)
     lines += ["", f"## Plugin failures: {len(failures)}", ""]
     lines += [f"- {family}, {backend}, `{f['case']}`: {f['error']}" for family, backend, f in failures]

@@ -1,15 +1,19 @@
 """One backend's share of the conformance run, in a process of its own
 (Keras fixes the backend per process):
 
-    python -m keras_ct_plugin.conformance.worker run DIR    # the case matrix
-    python -m keras_ct_plugin.conformance.worker load DIR   # other backends' .keras
+    python -m keras_ct_plugin.conformance.worker run DIR [I/N]  # the case matrix
+    python -m keras_ct_plugin.conformance.worker load DIR       # other backends' .keras
 
-`run` writes DIR/<backend>/results.json, the forward outputs per subject
-(outputs-plugin.npz, outputs-builtin.npz) and the cross-backend models;
-`load` writes DIR/<backend>/loads.json. Progress goes to stdout as
-"progress DONE TOTAL" lines.
+`run` takes shard I of N of the matrix (every N-th case from the I-th; all by
+default) and writes DIR/<backend>/results-I.json and the forward outputs per
+subject (outputs-plugin-I.npz, outputs-builtin-I.npz). The last shard also
+writes the cross-backend models and, where torch is installed, from_torch's
+max abs error per module (torch_modules.json). `load` writes
+DIR/<backend>/loads.json. Progress goes to stdout as "progress DONE TOTAL"
+lines.
 """
 
+import importlib.util
 import json
 import os
 import pathlib
@@ -25,7 +29,9 @@ import keras_ct_plugin as ct
 from keras_ct_plugin.conformance import checks
 from keras_ct_plugin.conformance import matrix
 from keras_ct_plugin.conformance import models
+from keras_ct_plugin.conformance import torch_modules
 from keras_ct_plugin.conformance.families import FAMILIES
+from keras_ct_plugin.conformance.families import FROM_TORCH
 from keras_ct_plugin.conformance.families import MIGRATION
 from keras_ct_plugin.conformance.families import MIGRATION_EVERY
 from keras_ct_plugin.conformance.families import selected
@@ -98,10 +104,29 @@ def _migrate(tally, case):
     tally.attempt(MIGRATION, case.id, checks.migration, builtin, SUBJECTS["plugin"][case.rank])
 
 
-def run(directory):
+def _from_torch(tally):
+    """{module, data format: max abs error} for each module in torch_modules."""
+    errors = {}
+
+    def check(name, data_format, key):
+        errors[key] = torch_modules.reproduce(name, data_format)
+        if not errors[key] < torch_modules.TOLERANCE:
+            raise AssertionError(f"max abs error {errors[key]:.2e}")
+
+    for name in torch_modules.MODULES:
+        for data_format in ("channels_first", "channels_last"):
+            key = f"{name}, {data_format}"
+            tally.attempt(FROM_TORCH, key, check, name, data_format, key)
+    return errors
+
+
+def run(directory, shard="0/1"):
+    index_, count = map(int, shard.split("/"))
+    last = index_ == count - 1
     out = pathlib.Path(directory) / keras.backend.backend()
     out.mkdir(parents=True, exist_ok=True)
     cases = matrix.load()[:int(os.environ.get("CONFORMANCE_LIMIT", "100000"))]
+    cases = cases[index_::count]
     tallies = {subject: Tally() for subject in SUBJECTS}
     outputs = {subject: {} for subject in SUBJECTS}
     for index, case in enumerate(cases):
@@ -109,12 +134,16 @@ def run(directory):
             _run_case(tallies[subject], outputs[subject], subject, case)
         _migrate(tallies["plugin"], case)
         print(f"progress {index + 1} {len(cases) + 1}", flush=True)
-    models.save_all(out / "models")
+    if last:
+        models.save_all(out / "models")
+    if last and importlib.util.find_spec("torch"):
+        errors = _from_torch(tallies["plugin"])
+        (out / "torch_modules.json").write_text(json.dumps(errors, indent=1))
     print(f"progress {len(cases) + 1} {len(cases) + 1}", flush=True)
     for subject in SUBJECTS:
-        np.savez(out / f"outputs-{subject}.npz", **outputs[subject])
+        np.savez(out / f"outputs-{subject}-{index_}.npz", **outputs[subject])
     results = {subject: tally.families for subject, tally in tallies.items()}
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    (out / f"results-{index_}.json").write_text(json.dumps(results, indent=1))
 
 
 def load(directory):
@@ -138,8 +167,8 @@ def load(directory):
 
 def main(argv):
     warnings.filterwarnings("ignore")
-    mode, directory = argv
-    {"run": run, "load": load}[mode](directory)
+    mode, *arguments = argv
+    {"run": run, "load": load}[mode](*arguments)
 
 
 if __name__ == "__main__":

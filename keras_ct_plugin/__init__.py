@@ -6,6 +6,7 @@ from keras_ct_plugin.layers import Conv1DTranspose
 from keras_ct_plugin.layers import Conv2DTranspose
 from keras_ct_plugin.layers import Conv3DTranspose
 from keras_ct_plugin.migrate import replace_builtin_layers
+from keras_ct_plugin.torch_interop import from_torch
 
 __version__ = "0.1.0"
 
@@ -14,6 +15,7 @@ __all__ = [
     "Conv1DTranspose",
     "Conv2DTranspose",
     "Conv3DTranspose",
+    "from_torch",
     "ops",
     "replace_builtin_layers",
 ]

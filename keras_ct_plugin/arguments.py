@@ -67,8 +67,36 @@ def choice(value, name, choices):
     return value.lower()
 
 
-def padding(value):
-    return choice(value, "padding", PADDINGS)
+def padding(value, rank):
+    """'valid' or 'same', or explicit crops in the standard form: a tuple of
+    `rank` (before, after) pairs. An int or a tuple of `rank` ints crops the
+    same amount at both ends, as PyTorch's `padding` does."""
+    if isinstance(value, str):
+        return choice(value, "padding", PADDINGS)
+    expected = (
+        f"'valid' or 'same', an int, a tuple of {rank} ints, or a tuple of "
+        f"{rank} (before, after) pairs of ints, each >= 0"
+    )
+    if _is_int(value):
+        pairs = ((value, value),) * rank
+    elif isinstance(value, (tuple, list)) and all(_is_int(v) for v in value):
+        pairs = tuple((v, v) for v in value)
+    elif isinstance(value, (tuple, list)) and all(
+        isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_int(a) for a in v)
+        for v in value
+    ):
+        pairs = tuple(tuple(v) for v in value)
+    else:
+        raise TypeError(
+            f"Invalid type for argument `padding`. Expected {expected}. "
+            + _received("padding", value)
+        )
+    if len(pairs) != rank or min(min(pair) for pair in pairs) < 0:
+        raise ValueError(
+            f"Invalid value for argument `padding`. Expected {expected}. "
+            f"Received padding={value!r}."
+        )
+    return tuple((int(a), int(b)) for a, b in pairs)
 
 
 def data_format(value):
@@ -95,18 +123,30 @@ def output_padding(value, rank, strides, dilation_rate):
     return values
 
 
+def groups(value, filters):
+    value = positive_int(value, "groups")
+    if filters % value:
+        raise ValueError(
+            "Invalid value for argument `groups`. Expected a divisor of "
+            f"filters={filters}. Received groups={value}."
+        )
+    return value
+
+
 def conv_transpose_settings(
-    rank, strides, padding_, output_padding_, dilation_rate, data_format_
+    rank, strides, padding_, output_padding_, dilation_rate, data_format_, groups_,
+    filters,
 ):
     """The standardized settings shared by the layer and the functional op."""
     strides = int_tuple(strides, rank, "strides", minimum=1)
     dilation_rate = int_tuple(dilation_rate, rank, "dilation_rate", minimum=1)
     return dict(
         strides=strides,
-        padding=padding(padding_),
+        padding=padding(padding_, rank),
         output_padding=output_padding(output_padding_, rank, strides, dilation_rate),
         dilation_rate=dilation_rate,
         data_format=data_format(data_format_),
+        groups=groups(groups_, filters),
     )
 
 
@@ -117,8 +157,9 @@ def _layout(rank, data_format):
     return f"(batch, channels, {spatial})"
 
 
-def input_channels(shape, rank, data_format, expected_channels=None):
-    """Check an input shape; return its (known) channel count."""
+def input_channels(shape, rank, data_format, expected_channels=None, groups=1):
+    """Check an input shape; return its (known) channel count, a multiple of
+    `groups`."""
     shape = tuple(shape)
     expected = (
         f"a {rank + 2}-D input of shape {_layout(rank, data_format)} "
@@ -136,10 +177,17 @@ def input_channels(shape, rank, data_format, expected_channels=None):
             f"a known channel dimension. Received inputs with shape {shape}."
         )
     if expected_channels is not None and channels != expected_channels:
+        per_group = f", {groups} groups of {expected_channels // groups}," if groups > 1 else ""
         raise ValueError(
             f"Invalid shape for argument `inputs`. Expected {expected}, with "
-            f"{expected_channels} channels to match the kernel. Received "
-            f"inputs with shape {shape}."
+            f"{expected_channels} channels{per_group} to match the kernel. "
+            f"Received inputs with shape {shape}."
+        )
+    if channels % groups:
+        raise ValueError(
+            f"Invalid shape for argument `inputs`. Expected {expected}, with "
+            f"a channel count divisible by groups={groups}. Received inputs "
+            f"with shape {shape}."
         )
     spatial = shape[1:-1] if data_format == "channels_last" else shape[2:]
     if any(n is not None and n < 1 for n in spatial):

@@ -42,6 +42,7 @@ class BaseConvTranspose(keras.layers.Layer):
         activity_regularizer=None,
         kernel_constraint=None,
         bias_constraint=None,
+        groups=1,
         implementation="auto",
         **kwargs,
     ):
@@ -62,12 +63,15 @@ class BaseConvTranspose(keras.layers.Layer):
             output_padding,
             dilation_rate,
             data_format or keras.config.image_data_format(),
+            groups,
+            self.filters,
         )
         self.strides = settings["strides"]
         self.padding = settings["padding"]
         self.output_padding = settings["output_padding"]
         self.dilation_rate = settings["dilation_rate"]
         self.data_format = settings["data_format"]
+        self.groups = settings["groups"]
         self._settings = settings
         self._windows = shapes.axis_windows(
             self.kernel_size,
@@ -99,16 +103,16 @@ class BaseConvTranspose(keras.layers.Layer):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
 
     def _input_channels(self, input_shape):
-        expected = self.kernel.shape[-1] if self.built else None
+        expected = self.kernel.shape[-1] * self.groups if self.built else None
         return arguments.input_channels(
-            input_shape, self.rank, self.data_format, expected
+            input_shape, self.rank, self.data_format, expected, self.groups
         )
 
     def build(self, input_shape):
         in_channels = self._input_channels(input_shape)
         self.kernel = self.add_weight(
             name="kernel",
-            shape=self.kernel_size + (self.filters, in_channels),
+            shape=self.kernel_size + (self.filters, in_channels // self.groups),
             initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
@@ -166,6 +170,7 @@ class BaseConvTranspose(keras.layers.Layer):
                 ),
                 "kernel_constraint": constraints.serialize(self.kernel_constraint),
                 "bias_constraint": constraints.serialize(self.bias_constraint),
+                "groups": self.groups,
                 "implementation": self.implementation,
             }
         )
@@ -174,7 +179,16 @@ class BaseConvTranspose(keras.layers.Layer):
     @classmethod
     def from_config(cls, config):
         """A model saved with a path the running backend lacks still loads,
-        and runs with `implementation="auto"`."""
+        and runs with `implementation="auto"`. A config without the required
+        arguments raises a ValueError (Keras would wrap a TypeError in a
+        message about the whole model)."""
+        missing = [key for key in ("filters", "kernel_size") if key not in config]
+        if missing:
+            raise ValueError(
+                f"Invalid config for {cls.__name__} {config.get('name')!r}. "
+                "Expected the keys 'filters' and 'kernel_size'. Received a "
+                f"config without {' and '.join(map(repr, missing))}."
+            )
         try:
             return cls(**config)
         except ValueError as error:

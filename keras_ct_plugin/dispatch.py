@@ -38,11 +38,11 @@ def why_not(implementation, windows, settings):
     if implementation in ("auto", "generic"):
         return None
     if implementation == "matmul":
-        if matmul.applies(windows):
+        if matmul.applies(windows, settings["groups"]):
             return None
         return (
-            "it needs kernel_size == strides, dilation_rate 1 and an output "
-            "of exactly input * strides on every axis"
+            "it needs kernel_size == strides, dilation_rate 1, groups 1 and an "
+            "output of exactly input * strides on every axis"
         )
     module = _backend_module()
     if module is None:

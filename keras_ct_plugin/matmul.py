@@ -1,7 +1,7 @@
 """Transposed convolution as one matmul plus a reshape, with keras.ops.
 
 Applies when every axis `is_tiling` (kernel == stride, no dilation, output
-exactly `n * stride`): each input position then owns its own
+exactly `n * stride`) and there is one group: each input position then owns its own
 `kernel_size` block of the output, so `y = x @ kernel` reshaped. Its gradients
 are matmuls too.
 """
@@ -9,8 +9,8 @@ are matmuls too.
 from keras import ops
 
 
-def applies(windows):
-    return all(w.is_tiling for w in windows)
+def applies(windows, groups):
+    return groups == 1 and all(w.is_tiling for w in windows)
 
 
 def conv_transpose(inputs, kernel, *, data_format, **_):

@@ -52,8 +52,9 @@ def _dispatch(inputs, kernel, settings, windows):
 
 def output_shape(input_shape, kernel_shape, settings, windows):
     rank = len(kernel_shape) - 2
+    groups = settings["groups"]
     arguments.input_channels(
-        input_shape, rank, settings["data_format"], kernel_shape[-1]
+        input_shape, rank, settings["data_format"], kernel_shape[-1] * groups, groups
     )
     return shapes.output_shape(
         input_shape, kernel_shape[-2], windows, settings["data_format"]
@@ -69,21 +70,26 @@ def conv_transpose(
     output_padding=None,
     dilation_rate=1,
     data_format=None,
+    groups=1,
 ):
     """N-D transposed convolution, the same on every Keras backend.
 
     Args:
         inputs: tensor of rank N+2, `(batch, *spatial, channels)` for
             `"channels_last"` or `(batch, channels, *spatial)`.
-        kernel: tensor of shape `kernel_size + (filters, channels)`, the
-            layout of `keras.layers.Conv2DTranspose`'s kernel.
+        kernel: tensor of shape `kernel_size + (filters, channels // groups)`,
+            the layout of `keras.layers.Conv2DTranspose`'s kernel.
         strides: int or tuple of N ints.
-        padding: `"valid"` or `"same"` (case-insensitive).
+        padding: `"valid"` or `"same"` (case-insensitive), or explicit crops
+            as in PyTorch: an int, a tuple of N ints, or a tuple of N
+            (before, after) pairs.
         output_padding: `None`, or int / tuple of N ints, each strictly less
             than `max(stride, dilation_rate)` on its axis.
         dilation_rate: int or tuple of N ints.
         data_format: `"channels_last"` or `"channels_first"`; defaults to
             `keras.config.image_data_format()`.
+        groups: int dividing `filters` and the input channels: input channel
+            group `g` feeds only output channel group `g`.
 
     Returns:
         A tensor of rank N+2 with `filters` channels.
@@ -96,6 +102,8 @@ def conv_transpose(
         output_padding,
         dilation_rate,
         data_format or keras.config.image_data_format(),
+        groups,
+        kernel.shape[-2],
     )
     if keras.backend.is_keras_tensor(inputs) or keras.backend.is_keras_tensor(kernel):
         return ConvTranspose(settings=settings)(inputs, kernel)

@@ -65,15 +65,25 @@ def effective_kernel_size(kernel_size, dilation_rate):
 
 
 def axis_window(kernel_size, stride, dilation_rate, padding, output_padding):
-    """The output window along one axis, with Keras 3's `padding` rules.
+    """The output window along one axis.
 
     `padding="valid"` keeps the full output, extended with `output_padding`
     zeros at the end (by default up to `stride` when the kernel is shorter).
     `padding="same"` gives `size * stride` positions, or
     `(size - 1) * stride + effective_kernel % 2 + output_padding` when
     `output_padding` is given, cropping `floor(excess / 2)` at the start.
+    These are Keras 3's rules.
+
+    `padding=(before, after)` is PyTorch's: `before` positions are cropped at
+    the start, `after` at the end, and then `output_padding` positions are
+    given back at the end, so `(size - 1) * stride + effective_kernel - before
+    - after + output_padding` remain.
     """
     k = effective_kernel_size(kernel_size, dilation_rate)
+    if isinstance(padding, tuple):
+        before, after = padding
+        tail = k - before - after + (output_padding or 0)
+        return AxisWindow(kernel_size, stride, dilation_rate, before, tail)
     if padding == "valid":
         if output_padding is None:
             output_padding = max(k, stride) - k
@@ -93,11 +103,14 @@ def axis_window(kernel_size, stride, dilation_rate, padding, output_padding):
 
 def axis_windows(kernel_size, strides, dilation_rate, padding, output_padding):
     """One `AxisWindow` per spatial axis; tuples in, tuple out."""
+    rank = len(kernel_size)
     if output_padding is None:
-        output_padding = (None,) * len(kernel_size)
+        output_padding = (None,) * rank
+    if isinstance(padding, str):
+        padding = (padding,) * rank
     return tuple(
-        axis_window(k, s, d, padding, op)
-        for k, s, d, op in zip(kernel_size, strides, dilation_rate, output_padding)
+        axis_window(*per_axis)
+        for per_axis in zip(kernel_size, strides, dilation_rate, padding, output_padding)
     )
 
 
@@ -108,10 +121,20 @@ def spatial_axes(rank, data_format):
 
 
 def output_shape(input_shape, filters, windows, data_format):
-    """The output shape for `input_shape`; `None` sizes stay `None`."""
+    """The output shape for `input_shape`; `None` sizes stay `None`.
+
+    An explicit `padding` that crops more than the whole output raises.
+    """
     rank = len(windows)
-    sizes = [input_shape[a] for a in spatial_axes(rank, data_format)]
+    sizes = tuple(input_shape[a] for a in spatial_axes(rank, data_format))
     spatial = tuple(w.length(n) for w, n in zip(windows, sizes))
+    if any(n is not None and n < 0 for n in spatial):
+        raise ValueError(
+            "Invalid value for argument `padding`. Expected a crop no larger "
+            "than the full transposed convolution on each axis. Received a "
+            f"crop that leaves output lengths {spatial} for spatial input "
+            f"sizes {sizes}."
+        )
     if data_format == "channels_last":
         return (input_shape[0],) + spatial + (filters,)
     return (input_shape[0], filters) + spatial

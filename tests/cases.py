@@ -54,3 +54,50 @@ def reference_cases():
 
 
 REFERENCE_CASES = reference_cases()
+
+
+def _output_length(n, k, s, d, before, after, op):
+    """PyTorch's documented `ConvTranspose` output length, per axis."""
+    return (n - 1) * s - before - after + d * (k - 1) + (op or 0) + 1
+
+
+def torch_style_cases():
+    """Explicit (PyTorch) padding, groups, and strides with dilation, as
+    `torch.nn.ConvTranspose{1,2,3}d` takes them; settings whose crop would
+    leave a negative length are left out."""
+    cases = []
+    groups_channels = itertools.cycle([(1, 3, 4), (2, 4, 6), (4, 4, 8), (2, 2, 2)])
+    formats = itertools.cycle(("channels_first", "channels_last", "channels_last"))
+    sizes = {1: itertools.cycle([(5,), (1,), (4,)]),
+             2: itertools.cycle([(3, 4), (1, 2), (5, 3)]),
+             3: itertools.cycle([(2, 3, 2), (1, 2, 3)])}
+    paddings = {1: [0, 1, ((2, 0),), ((0, 3),)],
+                2: [0, 1, (2, 0), ((1, 0), (0, 2))],
+                3: [1, ((0, 1), (1, 0), (2, 2))]}
+    for rank in (1, 2, 3):
+        for k, s, d, padding in itertools.product(
+            (2, 3), (1, 2, 3) if rank < 3 else (2,), (1, 2), paddings[rank]
+        ):
+            base = Case((k,) * rank, (s,) * rank, (d,) * rank, "valid", None,
+                         "channels_last", (1,) * rank)
+            for op in range(max(s, d)):
+                groups, in_channels, filters = next(groups_channels)
+                spatial = next(sizes[rank])
+                explicit = _pairs(padding, rank)
+                if any(_output_length(n, k, s, d, a, b, op) < 0
+                       for n, (a, b) in zip(spatial, explicit)):
+                    continue
+                cases.append(replace(
+                    base, padding=explicit, output_padding=(op,) * rank,
+                    data_format=next(formats), spatial=spatial, groups=groups,
+                    in_channels=in_channels, filters=filters))
+    return cases
+
+
+def _pairs(padding, rank):
+    if isinstance(padding, int):
+        return ((padding, padding),) * rank
+    return tuple((p, p) if isinstance(p, int) else p for p in padding)
+
+
+TORCH_STYLE_CASES = torch_style_cases()

@@ -1,8 +1,11 @@
 """Shared test helpers: inputs, layers and tolerances per dtype."""
 
 import keras
+import pytest
 
 import keras_ct_plugin as ct
+from keras_ct_plugin import dispatch
+from keras_ct_plugin import shapes
 
 from keras_ct_plugin.conformance.operands import to_float32
 from keras_ct_plugin.conformance.tolerances import assert_close
@@ -27,3 +30,17 @@ def layer_for(case, **kwargs):
 
 def assert_matches_reference(actual, expected, dtype="float32"):
     assert_close(to_float32(actual), expected, dtype)
+
+
+def windows(case):
+    return shapes.axis_windows(case.kernel_size, case.strides, case.dilation_rate,
+                               case.padding, case.output_padding)
+
+
+def path_params(cases):
+    """(case, path) for every implementation path that serves each case."""
+    return [
+        pytest.param(case, path, id=f"{path}-{case.id}")
+        for case in cases
+        for path in dispatch.serving_paths(windows(case), case.settings)
+    ]

@@ -23,7 +23,13 @@ def test_ids_are_unique_and_match_the_settings():
 def test_size_and_coverage():
     assert len(CASES) >= 500
     assert {c.rank for c in CASES} == {1, 2, 3}
-    assert {c.padding for c in CASES} == {"valid", "same"}
+    assert {c.padding for c in CASES if isinstance(c.padding, str)} == {"valid", "same"}
+    explicit = [c for c in CASES if not isinstance(c.padding, str)]
+    assert {c.rank for c in explicit} == {1, 2, 3}
+    assert any(a != b for c in explicit for a, b in c.padding)
+    assert {c.groups for c in CASES} == {1, 2, 4}
+    assert any(c.groups > 1 and c.rank == 3 for c in CASES)
+    assert any(max(c.strides) > 1 and max(c.dilation_rate) > 1 for c in CASES)
     assert {c.data_format for c in CASES} == {"channels_last", "channels_first"}
     assert {c.dtype for c in CASES} == {"float32", "float16", "bfloat16"}
     assert {c.activation for c in CASES} == {None, "relu", "tanh", "sigmoid"}

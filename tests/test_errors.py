@@ -94,8 +94,55 @@ CONSTRUCTOR_ERRORS = {
     "padding-type": (
         dict(filters=4, kernel_size=3, padding=None),
         TypeError,
-        "Invalid type for argument `padding`. Expected 'valid' or 'same'. "
-        "Received padding=None of type NoneType.",
+        "Invalid type for argument `padding`. Expected 'valid' or 'same', an "
+        "int, a tuple of 2 ints, or a tuple of 2 (before, after) pairs of ints, "
+        "each >= 0. Received padding=None of type NoneType.",
+    ),
+    "padding-negative": (
+        dict(filters=4, kernel_size=3, padding=(1, -1)),
+        ValueError,
+        "Invalid value for argument `padding`. Expected 'valid' or 'same', an "
+        "int, a tuple of 2 ints, or a tuple of 2 (before, after) pairs of ints, "
+        "each >= 0. Received padding=(1, -1).",
+    ),
+    "padding-length": (
+        dict(filters=4, kernel_size=3, padding=((1, 0),)),
+        ValueError,
+        "Invalid value for argument `padding`. Expected 'valid' or 'same', an "
+        "int, a tuple of 2 ints, or a tuple of 2 (before, after) pairs of ints, "
+        "each >= 0. Received padding=((1, 0),).",
+    ),
+    "padding-triple": (
+        dict(filters=4, kernel_size=3, padding=((1, 0, 2), (0, 0))),
+        TypeError,
+        "Invalid type for argument `padding`. Expected 'valid' or 'same', an "
+        "int, a tuple of 2 ints, or a tuple of 2 (before, after) pairs of ints, "
+        "each >= 0. Received padding=((1, 0, 2), (0, 0)) of type tuple.",
+    ),
+    "padding-mixed": (
+        dict(filters=4, kernel_size=3, padding=(1, (0, 1))),
+        TypeError,
+        "Invalid type for argument `padding`. Expected 'valid' or 'same', an "
+        "int, a tuple of 2 ints, or a tuple of 2 (before, after) pairs of ints, "
+        "each >= 0. Received padding=(1, (0, 1)) of type tuple.",
+    ),
+    "groups-not-divisor": (
+        dict(filters=6, kernel_size=3, groups=4),
+        ValueError,
+        "Invalid value for argument `groups`. Expected a divisor of filters=6. "
+        "Received groups=4.",
+    ),
+    "groups-zero": (
+        dict(filters=6, kernel_size=3, groups=0),
+        ValueError,
+        "Invalid value for argument `groups`. Expected a strictly positive "
+        "value. Received groups=0.",
+    ),
+    "groups-float": (
+        dict(filters=6, kernel_size=3, groups=2.0),
+        TypeError,
+        "Invalid type for argument `groups`. Expected a positive int. "
+        "Received groups=2.0 of type float.",
     ),
     "data-format-unknown": (
         dict(filters=4, kernel_size=3, data_format="NHWC"),
@@ -154,6 +201,14 @@ BUILD_ERRORS = {
         "(batch, spatial_1, spatial_2, channels) for "
         "data_format='channels_last', with a known channel dimension. "
         "Received inputs with shape (None, 8, 8, None).",
+    ),
+    "channels-not-divisible-by-groups": (
+        dict(groups=2),
+        (2, 8, 8, 3),
+        "Invalid shape for argument `inputs`. Expected a 4-D input of shape "
+        "(batch, spatial_1, spatial_2, channels) for "
+        "data_format='channels_last', with a channel count divisible by "
+        "groups=2. Received inputs with shape (2, 8, 8, 3).",
     ),
     "empty-spatial": (
         dict(),
@@ -230,3 +285,47 @@ def test_failed_build_can_be_retried_with_good_input():
     with pytest.raises(ValueError):
         layer(np.zeros((2, 8, 3), "float32"))
     assert layer(np.zeros((2, 8, 8, 3), "float32")).shape == (2, 10, 10, 4)
+
+
+def test_grouped_channel_count_must_match_built_kernel():
+    layer = ct.Conv1DTranspose(4, 3, groups=2)
+    layer(np.zeros((1, 5, 6), "float32"))
+    assert layer.kernel.shape == (3, 4, 3)
+    message = (
+        "Invalid shape for argument `inputs`. Expected a 3-D input of shape "
+        "(batch, spatial_1, channels) for data_format='channels_last', with 6 "
+        "channels, 2 groups of 3, to match the kernel. Received inputs with "
+        "shape (None, 5, 4)."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        layer.compute_output_shape((None, 5, 4))
+
+
+def test_crop_larger_than_the_output_is_rejected_with_the_sizes():
+    # kernel 3, stride 1, input 2: the full output has 4 positions; cropping
+    # 3 + 2 leaves -1 on the first axis.
+    layer = ct.Conv2DTranspose(4, 3, padding=((3, 2), (1, 1)))
+    message = (
+        "Invalid value for argument `padding`. Expected a crop no larger than "
+        "the full transposed convolution on each axis. Received a crop that "
+        "leaves output lengths (-1, 3) for spatial input sizes (2, 3)."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        layer.compute_output_shape((1, 2, 3, 5))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        layer(np.zeros((1, 2, 3, 5), "float32"))
+    # One more input position is enough.
+    assert layer(np.zeros((1, 3, 3, 5), "float32")).shape == (1, 0, 3, 4)
+
+
+def test_functional_op_rejects_kernel_not_matching_groups():
+    message = (
+        "Invalid shape for argument `inputs`. Expected a 3-D input of shape "
+        "(batch, spatial_1, channels) for data_format='channels_last', with "
+        "4 channels, 2 groups of 2, to match the kernel. Received inputs with "
+        "shape (2, 6, 6)."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        ct.ops.conv_transpose(
+            np.zeros((2, 6, 6), "float32"), np.zeros((3, 4, 2), "float32"), groups=2
+        )

@@ -105,6 +105,20 @@ def test_get_config_round_trip():
     assert clone.get_config() == config
 
 
+@pytest.mark.parametrize("padding, standard", [
+    (1, ((1, 1), (1, 1))),
+    ((2, 0), ((2, 2), (0, 0))),
+    ([[1, 0], [0, 2]], ((1, 0), (0, 2))),
+])
+def test_torch_style_config_round_trip(padding, standard):
+    layer = ct.Conv2DTranspose(6, 3, strides=2, padding=padding, output_padding=1,
+                               dilation_rate=2, groups=3)
+    config = layer.get_config()
+    assert config["padding"] == standard and config["groups"] == 3
+    clone = ct.Conv2DTranspose.from_config(json.loads(json.dumps(config)))
+    assert clone.get_config() == config
+
+
 def test_model_json_needs_no_custom_objects():
     model = _mixed_model()
     clone = keras.models.model_from_json(model.to_json())

@@ -11,16 +11,18 @@ from keras_ct_plugin.conformance import reference
 from keras_ct_plugin.conformance.autodiff import compiled
 from keras_ct_plugin.conformance.autodiff import vjp
 from cases import REFERENCE_CASES
+from cases import TORCH_STYLE_CASES
 from cases import Case
 from helpers import LAYERS
 from helpers import assert_matches_reference
+from helpers import path_params
+from helpers import windows
 from keras_ct_plugin.conformance.operands import reference_output
 from keras_ct_plugin.conformance.operands import to_float32
 from keras_ct_plugin.conformance.operands import uniform
 
 import keras_ct_plugin as ct
 from keras_ct_plugin import dispatch
-from keras_ct_plugin import shapes
 
 BACKEND = keras.backend.backend()
 needs_autodiff = pytest.mark.skipif(
@@ -35,28 +37,19 @@ TILING_CASES = [
 ]
 # Kernel 1, stride 3, "same" in 3-D: TF's own gradient is wrong there.
 REGRESSIONS = [Case((1, 1, 1), (1, 1, 3), (1, 1, 1), "same", None, "channels_last", (2, 3, 3))]
-PATH_CASES = REFERENCE_CASES[::23] + TILING_CASES + REGRESSIONS
+PATH_CASES = REFERENCE_CASES[::23] + TORCH_STYLE_CASES[::9] + TILING_CASES + REGRESSIONS
 
 
-def _windows(case):
-    return shapes.axis_windows(case.kernel_size, case.strides, case.dilation_rate,
-                               case.padding, case.output_padding)
-
-
-PATH_PARAMS = [
-    pytest.param(case, path, id=f"{path}-{case.id}")
-    for case in PATH_CASES
-    for path in dispatch.serving_paths(_windows(case), case.settings)
-]
+PATH_PARAMS = path_params(PATH_CASES)
 
 
 def _function(case, path):
     layer = LAYERS[case.rank](case.filters, case.kernel_size, **case.settings,
                               implementation=path)
-    windows = _windows(case)
+    case_windows = windows(case)
 
     def function(x, kernel, bias):
-        y = dispatch.conv_transpose(x, kernel, implementation=path, windows=windows,
+        y = dispatch.conv_transpose(x, kernel, implementation=path, windows=case_windows,
                                     **case.settings)
         shape = (-1,) + (1,) * case.rank if case.data_format == "channels_first" else (-1,)
         return y + keras.ops.reshape(bias, shape)
@@ -139,14 +132,14 @@ AUTO_EXPECTED = {
 @pytest.mark.parametrize("case, expected", AUTO_EXPECTED[BACKEND],
                          ids=lambda v: v.id if isinstance(v, Case) else v)
 def test_auto_choice(case, expected):
-    assert dispatch.choose("auto", _windows(case), case.settings) == expected
+    assert dispatch.choose("auto", windows(case), case.settings) == expected
 
 
 def test_forced_matmul_that_cannot_serve_raises():
     message = (
         "Invalid value for argument `implementation`. implementation='matmul' "
-        "cannot serve this layer: it needs kernel_size == strides, dilation_rate 1 "
-        "and an output of exactly input * strides on every axis. Use "
+        "cannot serve this layer: it needs kernel_size == strides, dilation_rate 1, "
+        "groups 1 and an output of exactly input * strides on every axis. Use "
         "implementation='auto' to let the layer choose."
     )
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):

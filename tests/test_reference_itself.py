@@ -45,7 +45,7 @@ BUILTIN_CASES = [c for c in REFERENCE_CASES if c.keras_builtin_accepts][::3]
 def test_plugin_and_reference_match_keras_builtin(case):
     x = uniform(case.input_shape, seed=3)
     builtin = BUILTIN_LAYERS[case.rank](
-        case.filters, case.kernel_size, **case.settings, use_bias=False
+        case.filters, case.kernel_size, **case.builtin_settings, use_bias=False
     )
     try:
         expected = to_float32(builtin(x))

@@ -1,8 +1,11 @@
-"""Every setting of the sweep, compared with the independent NumPy reference."""
+"""Every setting of the sweeps (Keras-style, then PyTorch-style: explicit
+padding, groups, strides with dilation), compared with the independent NumPy
+reference."""
 
 import pytest
 
 from cases import REFERENCE_CASES
+from cases import TORCH_STYLE_CASES
 from helpers import assert_matches_reference
 from helpers import layer_for
 from keras_ct_plugin.conformance.operands import reference_output
@@ -12,7 +15,10 @@ from keras_ct_plugin.conformance.operands import uniform
 import keras_ct_plugin as ct
 
 
-@pytest.mark.parametrize("case", REFERENCE_CASES, ids=lambda c: c.id)
+ALL_CASES = REFERENCE_CASES + TORCH_STYLE_CASES
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.id)
 def test_layer_matches_reference(case):
     x = uniform(case.input_shape, seed=0)
     layer = layer_for(case)
@@ -22,7 +28,7 @@ def test_layer_matches_reference(case):
     assert_matches_reference(y, expected)
 
 
-@pytest.mark.parametrize("case", REFERENCE_CASES[::7], ids=lambda c: c.id)
+@pytest.mark.parametrize("case", ALL_CASES[::7], ids=lambda c: c.id)
 def test_functional_op_matches_reference(case):
     x = uniform(case.input_shape, seed=1)
     kernel = uniform(case.kernel_shape, seed=2)
