@@ -62,7 +62,7 @@ class BaseConvTranspose(keras.layers.Layer):
             padding,
             output_padding,
             dilation_rate,
-            data_format or keras.config.image_data_format(),
+            keras.config.image_data_format() if data_format is None else data_format,
             groups,
             self.filters,
         )

@@ -101,7 +101,7 @@ def conv_transpose(
         padding,
         output_padding,
         dilation_rate,
-        data_format or keras.config.image_data_format(),
+        keras.config.image_data_format() if data_format is None else data_format,
         groups,
         kernel.shape[-2],
     )

@@ -144,6 +144,12 @@ CONSTRUCTOR_ERRORS = {
         "Invalid type for argument `groups`. Expected a positive int. "
         "Received groups=2.0 of type float.",
     ),
+    "data-format-empty": (
+        dict(filters=4, kernel_size=3, data_format=""),
+        ValueError,
+        "Invalid value for argument `data_format`. Expected 'channels_last' "
+        "or 'channels_first'. Received data_format=''.",
+    ),
     "data-format-unknown": (
         dict(filters=4, kernel_size=3, data_format="NHWC"),
         ValueError,
