@@ -76,13 +76,16 @@ def native(inputs, kernel, *, windows, strides, padding, data_format, groups, **
     else:
         lengths = [w.full_length for w in windows]
         tf_padding, crop = "VALID", True
-    output_shape = _output_shape(x, filters // groups, lengths)
-    y = tf.concat([
-        tf.nn.conv_transpose(x_g, kernel_g, output_shape, list(strides), padding=tf_padding)
-        for x_g, kernel_g in zip(tf.split(x, groups, axis=-1), tf.split(kernel, groups, axis=-2))
-    ], axis=-1) if groups > 1 else tf.nn.conv_transpose(
-        x, kernel, _output_shape(x, filters, lengths), list(strides), padding=tf_padding
-    )
+
+    def transposed(x, kernel):
+        shape = _output_shape(x, kernel.shape[-2], lengths)
+        return tf.nn.conv_transpose(x, kernel, shape, list(strides), padding=tf_padding)
+
+    if groups == 1:
+        y = transposed(x, kernel)
+    else:
+        y = tf.concat([transposed(x_g, kernel_g) for x_g, kernel_g in zip(
+            tf.split(x, groups, axis=-1), tf.split(kernel, groups, axis=-2))], axis=-1)
     y = tf.ensure_shape(y, [x.shape[0], *(
         None if n is None else length(n) for n, length in zip(x.shape[1:-1], lengths)
     ), filters])

@@ -20,14 +20,19 @@ def _cell(passed, failed):
     return {"passed": passed, "failed": failed}
 
 
+def _ran(directory, backends):
+    """The cases some backend ran, for either subject: the whole matrix,
+    unless CONFORMANCE_LIMIT cut it."""
+    return {case_id for b in backends for path in (directory / b).glob("outputs-*.npz")
+            for case_id in np.load(path).files}
+
+
 def _forward_across(directory, backends, subject):
     outputs = {b: {case_id: output
                    for path in sorted((directory / b).glob(f"outputs-{subject}-*.npz"))
                    for case_id, output in np.load(path).items()}
                for b in backends}
-    # The cases some backend ran (all, unless CONFORMANCE_LIMIT cut the matrix).
-    ran = set().union(*(set(o) for o in outputs.values()))
-    dtypes = {c.id: c.dtype for c in matrix.load() if c.id in ran}
+    dtypes = {c.id: c.dtype for c in matrix.load() if c.id in _ran(directory, backends)}
     cells = {}
     for backend in backends:
         passed, failed = 0, []

@@ -8,6 +8,7 @@ from keras_ct_plugin import dispatch
 from keras_ct_plugin import shapes
 
 from keras_ct_plugin.conformance.operands import to_float32
+from keras_ct_plugin.conformance.operands import uniform
 from keras_ct_plugin.conformance.tolerances import assert_close
 
 LAYERS = {1: ct.Conv1DTranspose, 2: ct.Conv2DTranspose, 3: ct.Conv3DTranspose}
@@ -19,13 +20,16 @@ BUILTIN_LAYERS = {
 
 
 def layer_for(case, **kwargs):
-    return LAYERS[case.rank](
-        case.filters,
-        case.kernel_size,
-        **case.settings,
-        bias_initializer="random_uniform",
-        **kwargs,
-    )
+    return LAYERS[case.rank](case.filters, case.kernel_size, **case.settings, **kwargs)
+
+
+def built_layer_for(case, seed):
+    """`layer_for(case)`, built, with uniform weights set from NumPy (a random
+    initializer would cost JAX a compilation per weight shape)."""
+    layer = layer_for(case, kernel_initializer="zeros")
+    layer.build(case.input_shape)
+    layer.set_weights([uniform(case.kernel_shape, seed), uniform((case.filters,), seed + 1)])
+    return layer
 
 
 def assert_matches_reference(actual, expected, dtype="float32"):

@@ -45,8 +45,11 @@ BUILTIN_CASES = [c for c in REFERENCE_CASES if c.keras_builtin_accepts][::3]
 def test_plugin_and_reference_match_keras_builtin(case):
     x = uniform(case.input_shape, seed=3)
     builtin = BUILTIN_LAYERS[case.rank](
-        case.filters, case.kernel_size, **case.builtin_settings, use_bias=False
+        case.filters, case.kernel_size, **case.builtin_settings, use_bias=False,
+        kernel_initializer="zeros",
     )
+    builtin.build(x.shape)
+    builtin.set_weights([uniform(case.kernel_shape, seed=4)])
     try:
         expected = to_float32(builtin(x))
     except Exception as error:  # noqa: BLE001 - the built-in's own failures
@@ -57,7 +60,7 @@ def test_plugin_and_reference_match_keras_builtin(case):
     assert_matches_reference(
         expected, reference.conv_transpose(x, kernel, **case.settings)
     )
-    layer = layer_for(case, use_bias=False)
+    layer = layer_for(case, use_bias=False, kernel_initializer="zeros")
     layer.build(x.shape)
     layer.set_weights(builtin.get_weights())
     np.testing.assert_allclose(to_float32(layer(x)), expected, rtol=1e-5, atol=1e-5)

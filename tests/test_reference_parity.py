@@ -7,7 +7,7 @@ import pytest
 from cases import REFERENCE_CASES
 from cases import TORCH_STYLE_CASES
 from helpers import assert_matches_reference
-from helpers import layer_for
+from helpers import built_layer_for
 from keras_ct_plugin.conformance.operands import reference_output
 from keras_ct_plugin.conformance.operands import to_float32
 from keras_ct_plugin.conformance.operands import uniform
@@ -21,7 +21,7 @@ ALL_CASES = REFERENCE_CASES + TORCH_STYLE_CASES
 @pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.id)
 def test_layer_matches_reference(case):
     x = uniform(case.input_shape, seed=0)
-    layer = layer_for(case)
+    layer = built_layer_for(case, seed=1)
     y = layer(x)
     assert tuple(y.shape) == layer.compute_output_shape(x.shape)
     expected = reference_output(case, x, to_float32(layer.kernel), to_float32(layer.bias))
