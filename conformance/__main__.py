@@ -2,9 +2,10 @@
 
 Runs the conformance matrix (conformance/cases.csv) under every installed
 Keras backend, each in processes of its own (all at once; JAX in two), then
-loads every backend's `.keras` files under every other backend. Prints passed/total per check family and
-backend, the built-in layers beside the plugin's, writes DIR/report.md and
-DIR/report.json, and exits 1 if any plugin check failed.
+loads every backend's `.keras` files under every other backend. Prints
+passed/total per check family and backend, the built-in layers beside the
+plugin's, writes DIR/report.md and DIR/report.json, and exits 1 if any plugin
+check failed.
 """
 
 import argparse

@@ -19,6 +19,7 @@ import csv
 import itertools
 import pathlib
 
+from keras_ct_plugin.conformance import reference
 from keras_ct_plugin.conformance.case import Case
 
 CSV_PATH = pathlib.Path(__file__).with_name("cases.csv")
@@ -90,11 +91,6 @@ def _extremes(output_paddings):
     return list(dict.fromkeys([values[0], values[-1]]))
 
 
-def _length(n, k, s, d, padding, op):
-    """PyTorch's documented output length."""
-    return (n - 1) * s - sum(padding) + d * (k - 1) + op + 1
-
-
 def torch_style():
     cases = []
     for rank in (1, 2, 3):
@@ -112,7 +108,7 @@ def torch_style():
                 groups, in_channels, filters = next(groupings)
                 spatial = next(sizes)
                 settings = {name: next(values) for name, values in cycles.items()}
-                if any(_length(*axis) < 0 for axis in zip(
+                if any(reference.output_length(*axis) < 0 for axis in zip(
                         spatial, kernel, strides, dilation, padding, output_padding)):
                     continue
                 cases.append(Case(
@@ -160,7 +156,8 @@ def load(path=CSV_PATH):
         rows = list(csv.DictReader(f))
     return [Case(
         _tuple(r["kernel_size"]), _tuple(r["strides"]), _tuple(r["dilation_rate"]),
-        _parse_padding(r["padding"]), _tuple(r["output_padding"]), r["data_format"], _tuple(r["spatial"]),
+        _parse_padding(r["padding"]), _tuple(r["output_padding"]), r["data_format"],
+        _tuple(r["spatial"]),
         batch=int(r["batch"]), in_channels=int(r["in_channels"]), filters=int(r["filters"]),
         use_bias=bool(int(r["use_bias"])),
         activation=None if r["activation"] == "none" else r["activation"], dtype=r["dtype"],

@@ -27,7 +27,12 @@ import numpy as np
 
 
 def output_length(n, k, s, d, padding, output_padding):
+    """The output length along one axis; `padding` is "valid", "same" or a
+    (before, after) pair."""
     k_eff = (k - 1) * d + 1
+    if not isinstance(padding, str):
+        before, after = padding
+        return (n - 1) * s - before - after + d * (k - 1) + (output_padding or 0) + 1
     if output_padding is None:
         if padding == "same":
             return n * s
@@ -39,15 +44,16 @@ def output_length(n, k, s, d, padding, output_padding):
 def _window(n, k, s, d, padding, output_padding):
     """(start in the full output, length) along one axis."""
     full = (n - 1) * s + (k - 1) * d + 1
-    if isinstance(padding, str):
-        length = output_length(n, k, s, d, padding, output_padding)
-        excess = full - length
-        return (excess // 2 if excess > 0 else 0), length
-    before, after = padding
-    return before, full - before - after + (output_padding or 0)
+    length = output_length(n, k, s, d, padding, output_padding)
+    if not isinstance(padding, str):
+        return padding[0], length
+    excess = full - length
+    return (excess // 2 if excess > 0 else 0), length
 
 
-def _per_axis_padding(padding, rank):
+def per_axis_padding(padding, rank):
+    """`padding` as given to the layer, per axis: "valid"/"same" or a
+    (before, after) pair."""
     if isinstance(padding, str):
         return (padding.lower(),) * rank
     if isinstance(padding, int):
@@ -67,7 +73,7 @@ def _windows(sizes, kernel_size, strides, dilation, padding, output_padding):
     return [
         _window(n, k, s, d, p, op)
         for n, k, s, d, p, op in zip(sizes, kernel_size, strides, dilation,
-                                      _per_axis_padding(padding, rank), output_padding)
+                                      per_axis_padding(padding, rank), output_padding)
     ]
 
 

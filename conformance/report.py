@@ -27,12 +27,12 @@ def _ran(directory, backends):
             for case_id in np.load(path).files}
 
 
-def _forward_across(directory, backends, subject):
+def _forward_across(directory, backends, subject, dtypes):
+    """`dtypes`: {case id: dtype} of the cases that ran."""
     outputs = {b: {case_id: output
                    for path in sorted((directory / b).glob(f"outputs-{subject}-*.npz"))
                    for case_id, output in np.load(path).items()}
                for b in backends}
-    dtypes = {c.id: c.dtype for c in matrix.load() if c.id in _ran(directory, backends)}
     cells = {}
     for backend in backends:
         passed, failed = 0, []
@@ -81,8 +81,10 @@ def collect(directory, backends):
                 for family, cell in families.items():
                     row = table[family][backend]
                     row[subject] = _merge(row.get(subject), cell)
+    ran = _ran(directory, backends)
+    dtypes = {c.id: c.dtype for c in matrix.load() if c.id in ran}
     for subject in SUBJECTS:
-        for backend, cell in _forward_across(directory, backends, subject).items():
+        for backend, cell in _forward_across(directory, backends, subject, dtypes).items():
             table[CROSS_FAMILIES[0]][backend][subject] = cell
     for backend, cell in _keras_across(directory, backends).items():
         table[CROSS_FAMILIES[1]][backend]["plugin"] = cell

@@ -1,9 +1,9 @@
 """Transposed convolution as one matmul plus a reshape, with keras.ops.
 
 Applies when every axis `is_tiling` (kernel == stride, no dilation, output
-exactly `n * stride`) and there is one group: each input position then owns its own
-`kernel_size` block of the output, so `y = x @ kernel` reshaped. Its gradients
-are matmuls too.
+exactly `n * stride`) and there is one group: each input position then owns
+its own `kernel_size` block of the output, so `y = x @ kernel` reshaped. Its
+gradients are matmuls too.
 """
 
 from keras import ops

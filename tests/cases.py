@@ -3,6 +3,7 @@
 import itertools
 from dataclasses import replace
 
+from keras_ct_plugin.conformance import reference
 from keras_ct_plugin.conformance.case import Case
 
 
@@ -56,11 +57,6 @@ def reference_cases():
 REFERENCE_CASES = reference_cases()
 
 
-def _output_length(n, k, s, d, before, after, op):
-    """PyTorch's documented `ConvTranspose` output length, per axis."""
-    return (n - 1) * s - before - after + d * (k - 1) + (op or 0) + 1
-
-
 def torch_style_cases():
     """Explicit (PyTorch) padding, groups, and strides with dilation, as
     `torch.nn.ConvTranspose{1,2,3}d` takes them; settings whose crop would
@@ -83,21 +79,15 @@ def torch_style_cases():
             for op in range(max(s, d)):
                 groups, in_channels, filters = next(groups_channels)
                 spatial = next(sizes[rank])
-                explicit = _pairs(padding, rank)
-                if any(_output_length(n, k, s, d, a, b, op) < 0
-                       for n, (a, b) in zip(spatial, explicit)):
+                explicit = reference.per_axis_padding(padding, rank)
+                if any(reference.output_length(n, k, s, d, pair, op) < 0
+                       for n, pair in zip(spatial, explicit)):
                     continue
                 cases.append(replace(
                     base, padding=explicit, output_padding=(op,) * rank,
                     data_format=next(formats), spatial=spatial, groups=groups,
                     in_channels=in_channels, filters=filters))
     return cases
-
-
-def _pairs(padding, rank):
-    if isinstance(padding, int):
-        return ((padding, padding),) * rank
-    return tuple((p, p) if isinstance(p, int) else p for p in padding)
 
 
 TORCH_STYLE_CASES = torch_style_cases()

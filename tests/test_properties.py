@@ -82,24 +82,12 @@ def _input_shape(s):
     return (s["batch"], s["in_channels"], *s["spatial"])
 
 
-def _torch_length(n, k, stride, d, padding):
-    """PyTorch's documented output length for an explicit (before, after)."""
-    before, after = padding
-    return (n - 1) * stride - before - after + d * (k - 1) + 1
-
-
 def _crops_too_much(s):
-    p = s["padding"]
-    if isinstance(p, str):
-        return False
-    pairs = [(p, p)] * s["rank"] if isinstance(p, int) else [
-        (a, a) if isinstance(a, int) else a for a in p]
-    output_padding = s["output_padding"] or (0,) * s["rank"]
-    return any(
-        _torch_length(n, k, stride, d, pair) + op < 0
-        for n, k, stride, d, pair, op in zip(s["spatial"], s["kernel_size"], s["strides"],
-                                             s["dilation_rate"], pairs, output_padding)
-    )
+    """Some axis would be left with a negative length (explicit padding)."""
+    output_padding = s["output_padding"] or (None,) * s["rank"]
+    return any(reference.output_length(*axis) < 0 for axis in zip(
+        s["spatial"], s["kernel_size"], s["strides"], s["dilation_rate"],
+        reference.per_axis_padding(s["padding"], s["rank"]), output_padding))
 
 
 @PROPERTY_SETTINGS
