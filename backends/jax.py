@@ -1,10 +1,13 @@
 """JAX paths: XLA's convolution forward, with a gradient that avoids it.
 
 XLA on CPU computes the kernel gradient of an input-dilated convolution with a
-dilated-window convolution, which is pathologically slow. `native` keeps the
-forward (`lax.conv_general_dilated` with `lhs_dilation`) and supplies its own
-VJP: the input gradient is a strided forward convolution of the upstream
-gradient, the kernel gradient one matmul per kernel tap over strided slices.
+dilated-window convolution, which is pathologically slow. With a stride above
+1, `native` supplies its own VJP: the input gradient is a strided forward
+convolution of the upstream gradient, the kernel gradient one matmul per
+kernel tap over strided slices. Its forward is the sub-pixel decomposition
+(`subpixel.py`) where that serves (every kernel a multiple of its stride);
+elsewhere `lax.conv_general_dilated` with `lhs_dilation`. At
+stride 1 it is a plain convolution, and JAX's own gradient is fast.
 """
 
 import itertools
@@ -15,6 +18,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from keras_ct_plugin import shapes
+from keras_ct_plugin import subpixel
 
 
 def why_not(path, windows, settings):
@@ -37,6 +41,12 @@ def _conv_transpose(x, kernel, windows, data_format, groups):
 
 
 def _forward(x, kernel, windows, data_format, groups):
+    if subpixel.applies(windows, groups):
+        return subpixel.conv_transpose(x, kernel, windows=windows, data_format=data_format)
+    return _input_dilated(x, kernel, windows, data_format, groups)
+
+
+def _input_dilated(x, kernel, windows, data_format, groups):
     rank = len(windows)
     lhs, spatial = _specs(rank, data_format)
     return lax.conv_general_dilated(
@@ -106,7 +116,10 @@ def _backward(windows, data_format, groups, residuals, upstream):
 
 _conv_transpose.defvjp(_forward_with_residuals, _backward)
 _conv_transpose_jit = jax.jit(_conv_transpose, static_argnums=(2, 3, 4))
+_stride_one_jit = jax.jit(_input_dilated, static_argnums=(2, 3, 4))
 
 
 def native(inputs, kernel, *, windows, data_format, groups, **_):
+    if all(w.stride == 1 for w in windows):
+        return _stride_one_jit(inputs, kernel, windows, data_format, groups)
     return _conv_transpose_jit(inputs, kernel, windows, data_format, groups)

@@ -1,18 +1,30 @@
-"""TensorFlow path: `tf.nn.conv_transpose` in NHWC, the layout TF's CPU
-kernels support; channels_first inputs are transposed around it.
+"""TensorFlow path, computed in NHWC, the layout TF's CPU kernels support;
+channels_first inputs are transposed around it.
 
-Where TF's "SAME"/"VALID" with an explicit `output_shape` select exactly the
-Keras window, TF computes just that window; elsewhere (e.g. "same" with
-`output_padding=0` and an even kernel) it computes the full output, which is
-then cropped, as are explicit (PyTorch-style) paddings. TF's CPU kernels
-reject dilation in transposed convolutions, so `native` only serves
-`dilation_rate == 1`; the generic path covers the rest. TF has no grouped
-transposed convolution: `native` runs one per group and concatenates.
+Where every kernel is a multiple of its stride and some kernel is larger than
+its stride (DCGAN's kernel 4, stride 2), the forward is the sub-pixel
+decomposition (`subpixel.py`): one plain convolution, which TF runs faster
+than its transposed one, and the gradient is TF's own for a transposed
+convolution (a strided convolution for the input, `Conv*DBackpropFilter` for
+the kernel) rather than the slower gradient of the decomposition. Where
+kernel == stride the two forwards measured the same, and the transposed
+convolution is fewer ops.
+
+Elsewhere it is `tf.nn.conv_transpose`. Where TF's "SAME"/"VALID" with an
+explicit `output_shape` select exactly the Keras window, TF computes just that
+window; elsewhere (e.g. "same" with `output_padding=0` and an even kernel) it
+computes the full output, which is then cropped, as are explicit
+(PyTorch-style) paddings. TF's CPU kernels reject dilation in transposed
+convolutions, so `native` only serves `dilation_rate == 1`; the generic path
+covers the rest. TF has no grouped transposed convolution: `native` runs one
+per group and concatenates.
 """
 
 import tensorflow as tf
 
+from keras_ct_plugin import subpixel
 from keras_ct_plugin.window import crop_to_window
+from keras_ct_plugin.window import pad_or_crop
 
 
 def why_not(path, windows, settings):
@@ -64,11 +76,8 @@ def _output_shape(x, filters, lengths):
     return tf.stack(sizes + [filters])
 
 
-def native(inputs, kernel, *, windows, strides, padding, data_format, groups, **_):
+def _transposed(x, kernel, windows, strides, padding, groups):
     rank = len(windows)
-    x = inputs
-    if data_format == "channels_first":
-        x = tf.transpose(x, [0, *range(2, rank + 2), 1])
     filters = kernel.shape[-2]
     if all(_tf_selects_window(w, padding, rank) for w in windows):
         lengths = [w.length for w in windows]
@@ -89,6 +98,47 @@ def native(inputs, kernel, *, windows, strides, padding, data_format, groups, **
     y = tf.ensure_shape(y, [x.shape[0], *(
         None if n is None else length(n) for n, length in zip(x.shape[1:-1], lengths)
     ), filters])
+    return crop_to_window(y, windows, "channels_last") if crop else y
+
+
+def _kernel_gradient(full, kernel_shape, x, strides):
+    """The kernel gradient of `x = convolution(full, kernel, strides)`."""
+    rank = len(strides)
+    if rank == 1:
+        return _kernel_gradient(full[:, None], (1, *kernel_shape), x[:, None], (1, *strides))[0]
+    backprop = tf.raw_ops.Conv2DBackpropFilter if rank == 2 else tf.raw_ops.Conv3DBackpropFilterV2
+    return backprop(input=full, filter_sizes=list(kernel_shape), out_backprop=x,
+                    strides=[1, *strides, 1], padding="VALID")
+
+
+def _subpixel(x, kernel, windows):
+    axes = range(1, len(windows) + 1)
+    strides = [w.stride for w in windows]
+
+    @tf.custom_gradient
+    def conv_transpose(x, kernel):
+        def gradient(upstream):
+            full = pad_or_crop(upstream, axes, [(w.crop_before, w.crop_after) for w in windows])
+            dx = tf.nn.convolution(full, kernel, strides=strides, padding="VALID")
+            return dx, _kernel_gradient(full, tuple(kernel.shape), x, strides)
+
+        y = subpixel.conv_transpose(x, kernel, windows=windows, data_format="channels_last")
+        return y, gradient
+
+    # Read a variable kernel first: a custom gradient over a function that
+    # reads variables must also return gradients for those variables.
+    return conv_transpose(x, tf.convert_to_tensor(kernel))
+
+
+def native(inputs, kernel, *, windows, strides, padding, data_format, groups, **_):
+    rank = len(windows)
+    x = inputs
+    if data_format == "channels_first":
+        x = tf.transpose(x, [0, *range(2, rank + 2), 1])
+    if subpixel.applies(windows, groups) and any(w.kernel_size > w.stride for w in windows):
+        y = _subpixel(x, kernel, windows)
+    else:
+        y = _transposed(x, kernel, windows, strides, padding, groups)
     if data_format == "channels_first":
         y = tf.transpose(y, [0, rank + 1, *range(1, rank + 1)])
-    return crop_to_window(y, windows, data_format) if crop else y
+    return y

@@ -6,9 +6,10 @@ from keras_ct_plugin.conformance.operands import in_dtype
 from keras_ct_plugin.conformance.operands import to_float32
 
 
-def vjp(function, *operands_and_upstream, dtype="float32"):
+def vjp(function, *operands_and_upstream, dtype="float32", compile=False):
     """Gradients of `sum(function(*operands) * upstream)` with respect to each
-    operand, as float32 NumPy arrays; operands are cast to `dtype` first."""
+    operand, as float32 NumPy arrays; operands are cast to `dtype` first. With
+    `compile`, the gradient computation runs under the backend's compiler."""
     *operands, upstream = operands_and_upstream
     backend = keras.backend.backend()
     operands = [keras.ops.convert_to_tensor(in_dtype(v, dtype)) for v in operands]
@@ -16,18 +17,26 @@ def vjp(function, *operands_and_upstream, dtype="float32"):
     if backend == "jax":
         import jax
 
-        _, pullback = jax.vjp(function, *operands)
-        grads = pullback(upstream)
+        def gradients(operands, upstream):
+            return jax.vjp(function, *operands)[1](upstream)
+
+        grads = (jax.jit(gradients) if compile else gradients)(operands, upstream)
     elif backend == "tensorflow":
         import tensorflow as tf
 
-        with tf.GradientTape() as tape:
-            tape.watch(operands)
-            loss = tf.reduce_sum(function(*operands) * upstream)
-        grads = tape.gradient(loss, operands)
+        def gradients(operands, upstream):
+            with tf.GradientTape() as tape:
+                tape.watch(operands)
+                loss = tf.reduce_sum(function(*operands) * upstream)
+            return tape.gradient(loss, operands)
+
+        if compile:
+            gradients = tf.function(gradients, jit_compile=True)
+        grads = gradients(operands, upstream)
     elif backend == "torch":
         operands = [v.detach().requires_grad_(True) for v in operands]
-        (function(*operands) * upstream).sum().backward()
+        forward = compiled(function) if compile else function
+        (forward(*operands) * upstream).sum().backward()
         grads = [v.grad for v in operands]
     else:
         raise NotImplementedError(f"no autodiff on the {backend} backend")

@@ -3,6 +3,9 @@
 - "generic": `keras.ops` only (`generic.py`); serves every call on every backend.
 - "matmul": one matmul plus a reshape (`matmul.py`), on every backend, when
   every axis tiles the output (kernel == stride, output exactly n * stride).
+- "subpixel": one stride-1 convolution plus depth-to-space (`subpixel.py`),
+  on every backend, for dilation 1, one group, some stride above 1 and
+  kernels that are multiples of their strides.
 - "native": the running backend's own transposed convolution
   (`backends/<backend>.py`): TensorFlow, JAX and PyTorch have one.
 - "auto": the first path that serves the call in the running backend's
@@ -21,8 +24,9 @@ from keras import ops
 from keras_ct_plugin import generic
 from keras_ct_plugin import matmul
 from keras_ct_plugin import shapes
+from keras_ct_plugin import subpixel
 
-IMPLEMENTATIONS = ("auto", "generic", "matmul", "native")
+IMPLEMENTATIONS = ("auto", "generic", "matmul", "subpixel", "native")
 _NATIVE_BACKENDS = ("tensorflow", "jax", "torch")
 
 
@@ -44,6 +48,11 @@ def why_not(implementation, windows, settings):
             "it needs kernel_size == strides, dilation_rate 1, groups 1 and an "
             "output of exactly input * strides on every axis"
         )
+    if implementation == "subpixel":
+        if subpixel.applies(windows, settings["groups"]):
+            return None
+        return ("it needs dilation_rate 1, groups 1, strides above 1 on some axis "
+                "and each kernel_size a multiple of its stride")
     module = _backend_module()
     if module is None:
         return f"the {keras.backend.backend()} backend has no native path"
@@ -93,6 +102,8 @@ def conv_transpose(inputs, kernel, *, implementation, windows, **settings):
         function = generic.conv_transpose
     elif path == "matmul":
         function = matmul.conv_transpose
+    elif path == "subpixel":
+        function = subpixel.conv_transpose
     else:
         function = _backend_module().native
         inputs = ops.convert_to_tensor(inputs)

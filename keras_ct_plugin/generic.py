@@ -8,6 +8,9 @@ yields exactly the output window of `shapes.axis_window`, then convolve.
 
 from keras import ops
 
+from keras_ct_plugin import shapes
+from keras_ct_plugin.window import pad_or_crop
+
 
 def conv_transpose(inputs, kernel, *, windows, strides, dilation_rate, data_format, **_):
     rank = len(windows)
@@ -54,17 +57,6 @@ def _pad_for_window(x, windows):
     A stride-1 "valid" convolution then starts `crop_before` positions into the
     full transposed convolution and is `(n - 1) * stride + tail` long.
     """
-    widths = [(0, 0)]
-    crops = [slice(None)]
-    for w in windows:
-        before = w.effective_kernel - 1 - w.crop_before
-        after = w.tail - w.stride + w.crop_before
-        widths.append((max(before, 0), max(after, 0)))
-        crops.append(slice(max(-before, 0) or None, min(after, 0) or None))
-    widths.append((0, 0))
-    crops.append(slice(None))
-    if any(p != (0, 0) for p in widths):
-        x = ops.pad(x, widths)
-    if any(c != slice(None) for c in crops):
-        x = x[tuple(crops)]
-    return x
+    widths = [(w.effective_kernel - 1 - w.crop_before, w.tail - w.stride + w.crop_before)
+              for w in windows]
+    return pad_or_crop(x, shapes.spatial_axes(len(windows), "channels_last"), widths)

@@ -35,9 +35,17 @@ TILING_CASES = [
     Case((3,), (3,), (1,), "valid", (0,), "channels_last", (4,)),
     Case((2, 2, 2), (2, 2, 2), (1, 1, 1), "same", None, "channels_first", (2, 1, 3)),
 ]
+# Kernels that are multiples of their strides: the sub-pixel forward of the
+# TensorFlow and JAX native paths.
+PHASE_CASES = [
+    Case((4, 4), (2, 2), (1, 1), "same", None, "channels_first", (3, 4)),
+    Case((4,), (2,), (1,), "valid", (1,), "channels_last", (5,)),
+    Case((6, 2, 4), (3, 2, 2), (1, 1, 1), "same", None, "channels_last", (2, 2, 3)),
+]
 # Kernel 1, stride 3, "same" in 3-D: TF's own gradient is wrong there.
 REGRESSIONS = [Case((1, 1, 1), (1, 1, 3), (1, 1, 1), "same", None, "channels_last", (2, 3, 3))]
-PATH_CASES = REFERENCE_CASES[::23] + TORCH_STYLE_CASES[::9] + TILING_CASES + REGRESSIONS
+PATH_CASES = (REFERENCE_CASES[::23] + TORCH_STYLE_CASES[::9] + TILING_CASES + PHASE_CASES
+              + REGRESSIONS)
 
 
 PATH_PARAMS = path_params(PATH_CASES)
@@ -69,16 +77,14 @@ def test_path_forward(case, path):
     assert_matches_reference(function(x, kernel, bias), reference_output(case, x, kernel, bias))
 
 
-@needs_autodiff
-@pytest.mark.parametrize("case, path", PATH_PARAMS)
-def test_path_gradients(case, path):
+def _assert_gradients_match_reference(case, path, compile):
     _, function = _function(case, path)
     x, kernel, bias = _operands(case)
     y_shape = reference_output(case, x, kernel).shape
     if 0 in y_shape:
         pytest.skip("empty output: nothing to differentiate")
     upstream = uniform(y_shape, 23)
-    dx, dkernel, dbias = vjp(function, x, kernel, bias, upstream)
+    dx, dkernel, dbias = vjp(function, x, kernel, bias, upstream, compile=compile)
     ref_dx, ref_dkernel = reference.conv_transpose_vjp(x, kernel, upstream, **case.settings)
     channel_axis = -1 if case.data_format == "channels_last" else 1
     ref_dbias = np.moveaxis(upstream, channel_axis, -1).reshape(-1, case.filters).sum(0)
@@ -87,7 +93,14 @@ def test_path_gradients(case, path):
     assert_matches_reference(dbias, ref_dbias)
 
 
-COMPILED_PARAMS = [p for p in PATH_PARAMS if p.values[0] in PATH_CASES[::4] + TILING_CASES[:1]]
+@needs_autodiff
+@pytest.mark.parametrize("case, path", PATH_PARAMS)
+def test_path_gradients(case, path):
+    _assert_gradients_match_reference(case, path, compile=False)
+
+
+COMPILED_CASES = PATH_CASES[::4] + TILING_CASES[:1] + PHASE_CASES[:1]
+COMPILED_PARAMS = [p for p in PATH_PARAMS if p.values[0] in COMPILED_CASES]
 
 
 @needs_autodiff
@@ -101,6 +114,12 @@ def test_path_compiled(case, path):
         x, kernel, bias = (torch.tensor(v) for v in (x, kernel, bias))
     y = compiled(function)(x, kernel, bias)
     assert_matches_reference(y, reference_output(case, *(to_float32(v) for v in (x, kernel, bias))))
+
+
+@needs_autodiff
+@pytest.mark.parametrize("case, path", COMPILED_PARAMS)
+def test_path_compiled_gradients(case, path):
+    _assert_gradients_match_reference(case, path, compile=True)
 
 
 def test_reference_gradient_is_the_adjoint():
@@ -165,7 +184,8 @@ def test_forced_native_with_dilation_raises_on_tensorflow():
 def test_unknown_implementation_is_rejected():
     with pytest.raises(ValueError, match=re.escape(
             "Invalid value for argument `implementation`. Expected 'auto' or "
-            "'generic' or 'matmul' or 'native'. Received implementation='fast'.")):
+            "'generic' or 'matmul' or 'subpixel' or 'native'. Received "
+            "implementation='fast'.")):
         ct.Conv2DTranspose(4, 3, implementation="fast")
 
 

@@ -25,12 +25,25 @@ DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs"
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
+# glibc's malloc keeps freed memory for reuse, so after a warm-up call the
+# resident set would not grow at all. With a fixed mmap threshold every buffer
+# from 64 KiB up is mapped on allocation and unmapped on release, and the
+# resident set's peak follows the live tensors.
+MEMORY_PROBE_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
+
+
 def run_worker(backend, *args):
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        if args[0] == "memory":
+            env.update(MEMORY_PROBE_ENV)
         command = [sys.executable, "-m", "keras_ct_plugin.bench.worker", *args, out.name]
-        subprocess.run(command, env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"The {backend} worker failed ({' '.join(args)}):\n"
+                + "\n".join(done.stderr.splitlines()[-20:]))
         return json.loads(pathlib.Path(out.name).read_text())
 
 

@@ -5,6 +5,28 @@ import keras
 import numpy as np
 
 
+def _jax_functions(layer):
+    import jax
+    import jax.numpy as jnp
+
+    def forward(weights, x):
+        return layer.stateless_call(weights, [], x)[0]
+
+    def loss(weights, x):
+        return jnp.sum(jnp.square(forward(weights, x)))
+
+    return jax.jit(forward), jax.jit(jax.grad(loss, argnums=(0, 1)))
+
+
+def xla_peak_bytes(layer, x):
+    """The bytes XLA's buffer assignment gives forward+backward beyond its
+    arguments (temporaries and outputs), from the compiled program itself."""
+    weights = [v.value for v in layer.trainable_variables]
+    _, grad_jit = _jax_functions(layer)
+    analysis = grad_jit.lower(weights, x).compile().memory_analysis()
+    return analysis.temp_size_in_bytes + analysis.output_size_in_bytes
+
+
 def callables(layer, x):
     backend = keras.backend.backend()
     if backend == "jax":
@@ -12,15 +34,7 @@ def callables(layer, x):
         import jax.numpy as jnp
 
         weights = [v.value for v in layer.trainable_variables]
-
-        def forward(weights, x):
-            return layer.stateless_call(weights, [], x)[0]
-
-        def loss(weights, x):
-            return jnp.sum(jnp.square(forward(weights, x)))
-
-        forward_jit = jax.jit(forward)
-        grad_jit = jax.jit(jax.grad(loss, argnums=(0, 1)))
+        forward_jit, grad_jit = _jax_functions(layer)
         x = jnp.asarray(x)
         return (lambda: jax.block_until_ready(forward_jit(weights, x)),
                 lambda: jax.block_until_ready(grad_jit(weights, x)))
