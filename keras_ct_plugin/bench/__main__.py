@@ -124,7 +124,8 @@ def plot(results, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default=",".join(BACKENDS))
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7,
+                        help="rounds at least; small workloads get more, up to 2 s")
     args = parser.parse_args(argv)
     backends = [b for b in args.backends.split(",") if importlib.util.find_spec(b)]
     results = measure(backends, args.repeats)

@@ -42,14 +42,19 @@ def seconds(function):
     return time.perf_counter() - start
 
 
-def alternate(functions, repeats):
-    """Median time of each function, run in turns so noise hits all alike."""
+def alternate(functions, repeats, min_seconds=2.0, max_rounds=200):
+    """Median time of each function, run in turns so noise hits all alike:
+    at least `repeats` rounds, more (up to `max_rounds`) until the rounds
+    take `min_seconds`, so sub-millisecond calls get enough samples."""
     for f in functions.values():
         f()  # compile and warm up
     samples = {name: [] for name in functions}
-    for _ in range(repeats):
+    rounds, start = 0, time.perf_counter()
+    while rounds < repeats or (
+            rounds < max_rounds and time.perf_counter() - start < min_seconds):
         for name, f in functions.items():
             samples[name].append(seconds(f))
+        rounds += 1
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
