@@ -17,6 +17,8 @@ infinity (0 * inf). Computed channels_last, as TensorFlow's CPU convolution
 requires.
 """
 
+import math
+
 from keras import ops
 
 from keras_ct_plugin.window import pad_or_crop
@@ -44,7 +46,7 @@ def _phase_range(window):
     return taps - 1 - first, -(-(window.crop_before + window.tail) // window.stride) - 1
 
 
-def phase_kernel(kernel, windows):
+def _phase_kernel(kernel, windows):
     """(k..., filters, in) as (k / s..., in, prod(s) * filters), the
     output channels ordered (phase_1, ..., phase_rank, filter)."""
     rank = len(windows)
@@ -58,9 +60,7 @@ def phase_kernel(kernel, windows):
         kernel = ops.flip(kernel, axis=tuple(taps_axes))
     phase_axes = list(range(1, 2 * rank, 2))
     kernel = ops.transpose(kernel, taps_axes + [2 * rank + 1] + phase_axes + [2 * rank])
-    phases = 1
-    for w in windows:
-        phases *= w.stride
+    phases = math.prod(w.stride for w in windows)
     return ops.reshape(kernel, [_phase_taps(w) for w in windows] + [channels, phases * filters])
 
 
@@ -70,20 +70,13 @@ def _depth_to_space(y, windows):
     rank = len(windows)
     strides = [w.stride for w in windows]
     shape = ops.shape(y)
-    sizes, filters = list(shape[1:-1]), y.shape[-1] // _product(strides)
+    sizes, filters = list(shape[1:-1]), y.shape[-1] // math.prod(strides)
     y = ops.reshape(y, [shape[0]] + sizes + strides + [filters])
     order = [0]
     for i in range(rank):
         order += [1 + i, 1 + rank + i]
     y = ops.transpose(y, order + [1 + 2 * rank])
     return ops.reshape(y, [shape[0]] + [n * s for n, s in zip(sizes, strides)] + [filters])
-
-
-def _product(values):
-    result = 1
-    for v in values:
-        result *= v
-    return result
 
 
 def conv_transpose(inputs, kernel, *, windows, data_format, **_):
@@ -93,7 +86,7 @@ def conv_transpose(inputs, kernel, *, windows, data_format, **_):
         x = ops.moveaxis(x, 1, -1)
     axes = range(1, rank + 1)
     x = pad_or_crop(x, axes, [_phase_range(w) for w in windows])
-    y = ops.conv(x, phase_kernel(kernel, windows), strides=1, padding="valid")
+    y = ops.conv(x, _phase_kernel(kernel, windows), strides=1, padding="valid")
     y = _depth_to_space(y, windows)
     widths = []
     for w in windows:
