@@ -96,24 +96,24 @@ def _kib(field):
 
 
 def peak_memory(workload_name, implementation):
-    """Peak bytes of three forward+backward passes of one layer, beyond what
-    exists before them. On JAX, XLA's own buffer assignment for the compiled
-    program (`xla_peak_bytes`). Elsewhere, how far the process's resident set
-    grows at its peak: the peak is reset (Linux clear_refs) once imports,
-    inputs, weights and a warm-up pass are done, and the parent runs this
-    with a fixed malloc mmap threshold, so freed tensors leave the resident
-    set instead of staying cached."""
+    """Peak bytes of forward+backward of one layer, beyond what exists before
+    it. On JAX, XLA's own buffer assignment for the compiled program
+    (`xla_peak_bytes`), which needs no run. Elsewhere, how far the process's
+    resident set grows at its peak over three passes: the peak is reset
+    (Linux clear_refs) once imports, inputs, weights and a warm-up pass are
+    done, and the parent runs this with a fixed malloc mmap threshold, so
+    freed tensors leave the resident set instead of staying cached."""
     workload = next(w for w in WORKLOADS if w.name == workload_name)
     x = inputs(workload)
     measured = layer(workload, implementation)
     measured.build(x.shape)
     try:
+        if keras.backend.backend() == "jax":
+            return xla_peak_bytes(measured, x)
         _, forward_backward = callables(measured, x)
         forward_backward()  # compile and warm up
     except Exception:  # noqa: BLE001 - the built-in's own failures
         return None
-    if keras.backend.backend() == "jax":
-        return xla_peak_bytes(measured, x)
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
     baseline = _kib("VmRSS")
