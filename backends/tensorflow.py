@@ -21,6 +21,7 @@ per group and concatenates.
 """
 
 import tensorflow as tf
+from keras import ops
 
 from keras_ct_plugin import subpixel
 from keras_ct_plugin.window import crop_to_window
@@ -47,7 +48,8 @@ def preference(windows, settings):
 
 def add_bias(outputs, bias, data_format):
     """`tf.nn.bias_add`, whose gradient is TF's fused BiasAddGrad."""
-    return tf.nn.bias_add(outputs, tf.cast(bias, outputs.dtype),
+    bias = ops.convert_to_tensor(bias, dtype=outputs.dtype)
+    return tf.nn.bias_add(outputs, bias,
                           data_format="N...C" if data_format == "channels_last" else "NC...")
 
 
@@ -68,6 +70,10 @@ def _tf_selects_window(window, padding, rank):
 
 
 def _output_shape(x, filters, lengths):
+    """A list where the input's shape is known, so that no shape op runs
+    eagerly, else a tensor."""
+    if None not in x.shape:
+        return [x.shape[0], *(length(n) for n, length in zip(x.shape[1:-1], lengths)), filters]
     dynamic = tf.shape(x)
     sizes = [dynamic[0] if x.shape[0] is None else x.shape[0]]
     for i, length in enumerate(lengths):
@@ -95,9 +101,10 @@ def _transposed(x, kernel, windows, strides, padding, groups):
     else:
         y = tf.concat([transposed(x_g, kernel_g) for x_g, kernel_g in zip(
             tf.split(x, groups, axis=-1), tf.split(kernel, groups, axis=-2))], axis=-1)
-    y = tf.ensure_shape(y, [x.shape[0], *(
-        None if n is None else length(n) for n, length in zip(x.shape[1:-1], lengths)
-    ), filters])
+    if None in x.shape:
+        y = tf.ensure_shape(y, [x.shape[0], *(
+            None if n is None else length(n) for n, length in zip(x.shape[1:-1], lengths)
+        ), filters])
     return crop_to_window(y, windows, "channels_last") if crop else y
 
 

@@ -78,6 +78,7 @@ def add_bias(outputs, bias, data_format):
     module = _backend_module()
     if module is not None and hasattr(module, "add_bias"):
         return module.add_bias(outputs, bias, data_format)
+    bias = ops.convert_to_tensor(bias, dtype=outputs.dtype)
     if data_format == "channels_first":
         bias = ops.reshape(bias, (-1,) + (1,) * (len(outputs.shape) - 2))
     # Not `ops.add`: on TensorFlow it turns bias-like operands into

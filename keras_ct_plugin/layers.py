@@ -30,8 +30,9 @@ _ARGS = """
             after each optimizer update.
         implementation: `"auto"` (default) picks the fastest path that serves
             the call on the running backend; `"generic"` (keras.ops only),
-            `"matmul"` (kernel == strides, no overlap) or `"native"` (the
-            backend's own op) force one, and raise if it cannot serve.
+            `"matmul"` (kernel == strides, no overlap), `"subpixel"`
+            (kernels that are multiples of their strides) or `"native"` (the
+            backend's own ops) force one, and raise if it cannot serve.
         **kwargs: `name`, `dtype`, `trainable` and the other base-layer
             arguments.
 

@@ -13,20 +13,34 @@ def applies(windows, groups):
     return groups == 1 and all(w.is_tiling for w in windows)
 
 
-def conv_transpose(inputs, kernel, *, data_format, **_):
-    rank = len(kernel.shape) - 2
-    channels_last = data_format == "channels_last"
-    blocks = ops.tensordot(inputs, kernel, axes=[[-1 if channels_last else 1], [-1]])
-    # blocks: (batch, n_1..n_r, k_1..k_r, filters); interleave n_i with k_i.
-    interleaved = [0]
+def interleave_order(rank, channels_last):
+    """The axes of blocks `(batch, n_1..n_r, k_1..k_r, filters)` in the order
+    that, once reshaped, is the output: each `n_i` followed by its `k_i`, and
+    filters last (channels_last) or second (channels_first)."""
+    interleaved = []
     for i in range(rank):
         interleaved += [1 + i, 1 + rank + i]
     filters_axis = 1 + 2 * rank
-    order = interleaved + [filters_axis] if channels_last else [0, filters_axis] + interleaved[1:]
-    blocks = ops.transpose(blocks, order)
-    shape = ops.shape(inputs)
-    sizes = shape[1:-1] if channels_last else shape[2:]
-    spatial = [n * k for n, k in zip(sizes, kernel.shape[:rank])]
-    filters = kernel.shape[-2]
-    new_shape = [shape[0]] + spatial + [filters] if channels_last else [shape[0], filters] + spatial
-    return ops.reshape(blocks, new_shape)
+    if channels_last:
+        return [0, *interleaved, filters_axis]
+    return [0, filters_axis, *interleaved]
+
+
+def interleave(blocks, data_format):
+    """`(batch, n_1..n_r, k_1..k_r, filters)` as `(batch, n_1 * k_1, ...,
+    filters)`, or `(batch, filters, n_1 * k_1, ...)` for channels_first."""
+    rank = (len(blocks.shape) - 2) // 2
+    channels_last = data_format == "channels_last"
+    shape = ops.shape(blocks)
+    spatial = [shape[1 + i] * shape[1 + rank + i] for i in range(rank)]
+    filters = blocks.shape[-1]
+    blocks = ops.transpose(blocks, interleave_order(rank, channels_last))
+    if channels_last:
+        return ops.reshape(blocks, [shape[0], *spatial, filters])
+    return ops.reshape(blocks, [shape[0], filters, *spatial])
+
+
+def conv_transpose(inputs, kernel, *, data_format, **_):
+    channels_axis = -1 if data_format == "channels_last" else 1
+    blocks = ops.tensordot(inputs, kernel, axes=[[channels_axis], [-1]])
+    return interleave(blocks, data_format)

@@ -21,6 +21,7 @@ import math
 
 from keras import ops
 
+from keras_ct_plugin import matmul
 from keras_ct_plugin.window import pad_or_crop
 
 
@@ -67,16 +68,11 @@ def _phase_kernel(kernel, windows):
 def _depth_to_space(y, windows):
     """(N, J..., prod(s) * F) as (N, J_1 * s_1, ..., F), channels ordered
     (phase_1, ..., phase_rank, filter)."""
-    rank = len(windows)
     strides = [w.stride for w in windows]
     shape = ops.shape(y)
-    sizes, filters = list(shape[1:-1]), y.shape[-1] // math.prod(strides)
-    y = ops.reshape(y, [shape[0]] + sizes + strides + [filters])
-    order = [0]
-    for i in range(rank):
-        order += [1 + i, 1 + rank + i]
-    y = ops.transpose(y, order + [1 + 2 * rank])
-    return ops.reshape(y, [shape[0]] + [n * s for n, s in zip(sizes, strides)] + [filters])
+    filters = y.shape[-1] // math.prod(strides)
+    y = ops.reshape(y, [shape[0], *shape[1:-1], *strides, filters])
+    return matmul.interleave(y, "channels_last")
 
 
 def conv_transpose(inputs, kernel, *, windows, data_format, **_):
@@ -85,14 +81,14 @@ def conv_transpose(inputs, kernel, *, windows, data_format, **_):
     if data_format == "channels_first":
         x = ops.moveaxis(x, 1, -1)
     axes = range(1, rank + 1)
-    x = pad_or_crop(x, axes, [_phase_range(w) for w in windows])
+    ranges = [_phase_range(w) for w in windows]
+    x = pad_or_crop(x, axes, ranges)
     y = ops.conv(x, _phase_kernel(kernel, windows), strides=1, padding="valid")
     y = _depth_to_space(y, windows)
-    widths = []
-    for w in windows:
-        _, after = _phase_range(w)
-        start = w.crop_before % w.stride
-        widths.append((-start, w.crop_before + w.tail - (after + 1) * w.stride))
+    widths = [
+        (-(w.crop_before % w.stride), w.crop_before + w.tail - (after + 1) * w.stride)
+        for w, (_, after) in zip(windows, ranges)
+    ]
     y = pad_or_crop(y, axes, widths)
     if data_format == "channels_first":
         y = ops.moveaxis(y, -1, 1)

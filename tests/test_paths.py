@@ -34,6 +34,7 @@ TILING_CASES = [
     Case((2, 3), (2, 3), (1, 1), "same", None, "channels_first", (3, 2)),
     Case((3,), (3,), (1,), "valid", (0,), "channels_last", (4,)),
     Case((2, 2, 2), (2, 2, 2), (1, 1, 1), "same", None, "channels_first", (2, 1, 3)),
+    Case((2, 1, 3), (2, 1, 3), (1, 1, 1), "valid", None, "channels_last", (2, 3, 1)),
 ]
 # Kernels that are multiples of their strides: the sub-pixel forward of the
 # TensorFlow and JAX native paths.
@@ -141,7 +142,7 @@ AUTO_EXPECTED = {
                    (STRIDE_ONE, "generic"), (STRIDED, "native"), (DILATED, "generic")],
     "jax": [(TILING_CASES[0], "matmul"), (TILING_CASES[1], "matmul"),
             (STRIDE_ONE, "native"), (STRIDED, "native"), (DILATED, "native")],
-    "torch": [(TILING_CASES[0], "matmul"), (TILING_CASES[1], "native"),
+    "torch": [(TILING_CASES[0], "native"), (TILING_CASES[1], "native"),
               (STRIDE_ONE, "native"), (STRIDED, "native"), (DILATED, "native")],
     "numpy": [(TILING_CASES[0], "matmul"), (TILING_CASES[1], "matmul"),
               (STRIDE_ONE, "generic"), (STRIDED, "generic"), (DILATED, "generic")],

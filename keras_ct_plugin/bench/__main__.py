@@ -75,16 +75,17 @@ def _fmt(value):
     return "-" if value is None else f"{value:.2f}"
 
 
-def _ratios(row, path):
-    f, fb = row["forward"], row["forward_backward"]
+def _ratios(row, path, mode=""):
+    f, fb = row[f"{mode}forward"], row[f"{mode}forward_backward"]
     return ratio(f.get("builtin"), f[path]), ratio(fb.get("builtin"), fb[path])
 
 
 def table(results):
     t = Table(title="plugin vs keras.layers.Conv2DTranspose (CPU, float32; "
                     "ratio = built-in time / plugin time, > 1: plugin faster)")
-    for column in ("backend", "workload", "auto path", "fwd", "fwd+bwd",
-                   "fwd / matmul", "memory", "built-in", "every path: fwd, fwd+bwd"):
+    for column in ("backend", "workload", "auto path", "fwd", "fwd+bwd", "eager fwd",
+                   "eager fwd+bwd", "fwd / matmul", "memory", "built-in",
+                   "every path: fwd, fwd+bwd"):
         t.add_column(column)
     for backend, rows in results.items():
         for row in rows:
@@ -93,7 +94,9 @@ def table(results):
             others = "; ".join(
                 f"{p} {_fmt(_ratios(row, p)[0])}, {_fmt(_ratios(row, p)[1])}"
                 for p in row["forward_backward"] if p != "builtin")
+            eager_forward, eager_backward = _ratios(row, path, "eager_")
             t.add_row(backend, row["workload"], path, _fmt(forward), _fmt(backward),
+                      _fmt(eager_forward), _fmt(eager_backward),
                       _fmt(row["forward"][path] / row["forward"]["matmul reference"]),
                       _fmt(ratio(row["peak_bytes_builtin"], row["peak_bytes_plugin"])),
                       "raises" if row["builtin_error"] else "ok", others)
@@ -109,9 +112,10 @@ def plot(results, path):
     fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
     for ax, (backend, rows) in zip(axes[0], results.items()):
         names = [r["workload"] for r in rows]
-        for offset, key in ((-0.2, "forward"), (0.2, "forward_backward")):
+        keys = ("forward", "forward_backward", "eager_forward", "eager_forward_backward")
+        for offset, key in zip((-0.3, -0.1, 0.1, 0.3), keys):
             values = [ratio(r[key].get("builtin"), r[key][r["path"]]) or 0 for r in rows]
-            ax.bar([i + offset for i in range(len(rows))], values, width=0.4, label=key)
+            ax.bar([i + offset for i in range(len(rows))], values, width=0.2, label=key)
         ax.axhline(1, color="black", linewidth=0.8)
         ax.set_xticks(range(len(rows)), names, rotation=30, ha="right")
         ax.set_yscale("log")

@@ -1,11 +1,13 @@
-"""Forward and forward+backward callables for one layer on the running backend,
-compiled as Keras's trainer would run them (jax.jit, tf.function, torch eager)."""
+"""Forward and forward+backward callables for one layer on the running backend:
+compiled as Keras's trainer would run them (jax.jit, tf.function, torch
+eager), or eager, as a custom loop or a direct layer call runs them, where the
+layer's own Python runs at every call."""
 
 import keras
 import numpy as np
 
 
-def _jax_functions(layer):
+def _jax_functions(layer, compiled=True):
     import jax
     import jax.numpy as jnp
 
@@ -15,7 +17,10 @@ def _jax_functions(layer):
     def loss(weights, x):
         return jnp.sum(jnp.square(forward(weights, x)))
 
-    return jax.jit(forward), jax.jit(jax.grad(loss, argnums=(0, 1)))
+    gradient = jax.grad(loss, argnums=(0, 1))
+    if not compiled:
+        return forward, gradient
+    return jax.jit(forward), jax.jit(gradient)
 
 
 def xla_peak_bytes(layer, x):
@@ -27,29 +32,33 @@ def xla_peak_bytes(layer, x):
     return analysis.temp_size_in_bytes + analysis.output_size_in_bytes
 
 
-def callables(layer, x):
+def callables(layer, x, compiled=True):
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
         import jax.numpy as jnp
 
         weights = [v.value for v in layer.trainable_variables]
-        forward_jit, grad_jit = _jax_functions(layer)
+        forward, gradient = _jax_functions(layer, compiled)
         x = jnp.asarray(x)
-        return (lambda: jax.block_until_ready(forward_jit(weights, x)),
-                lambda: jax.block_until_ready(grad_jit(weights, x)))
+        return (lambda: jax.block_until_ready(forward(weights, x)),
+                lambda: jax.block_until_ready(gradient(weights, x)))
     if backend == "tensorflow":
         import tensorflow as tf
 
         x = tf.constant(x)
-        forward = tf.function(lambda: layer(x))
 
-        @tf.function
+        def forward():
+            return layer(x)
+
         def forward_backward():
             with tf.GradientTape() as tape:
                 tape.watch(x)
                 loss = tf.reduce_sum(tf.square(layer(x)))
             return tape.gradient(loss, [x] + layer.trainable_variables)
+
+        if compiled:
+            forward, forward_backward = tf.function(forward), tf.function(forward_backward)
 
         return (lambda: forward().numpy(),
                 lambda: [g.numpy() for g in forward_backward()])

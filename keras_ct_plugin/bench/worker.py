@@ -80,14 +80,31 @@ def times(repeats):
         except Exception as error:  # noqa: BLE001 - the built-in's own failures
             builtin_error = f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"
         forward["matmul reference"] = matmul_callable(*workload.matmul_shape)
-        results.append(dict(
-            workload=workload.name,
-            path=dispatch.choose("auto", probe._windows, probe._settings),
-            forward=alternate(forward, repeats),
-            forward_backward=alternate(backward, repeats),
-            builtin_error=builtin_error,
-        ))
+        path = dispatch.choose("auto", probe._windows, probe._settings)
+        row = dict(workload=workload.name, path=path,
+                   forward=alternate(forward, repeats),
+                   forward_backward=alternate(backward, repeats),
+                   builtin_error=builtin_error)
+        row["eager_forward"], row["eager_forward_backward"] = eager_times(
+            workload, x, row, None if builtin_error else builtin, repeats)
+        results.append(row)
     return results
+
+
+def eager_times(workload, x, row, builtin, repeats):
+    """Built-in and auto path, each call running the layers' Python. Torch's
+    timings in `row` are already eager."""
+    measured = {row["path"]: layer(workload, "auto")}
+    if builtin is not None:
+        measured["builtin"] = builtin
+    if keras.backend.backend() == "torch":
+        return ({name: row[key][name] for name in measured}
+                for key in ("forward", "forward_backward"))
+    measured[row["path"]].build(x.shape)
+    forward, backward = {}, {}
+    for name, measured_layer in measured.items():
+        forward[name], backward[name] = callables(measured_layer, x, compiled=False)
+    return alternate(forward, repeats), alternate(backward, repeats)
 
 
 def _kib(field):
