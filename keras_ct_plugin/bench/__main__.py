@@ -92,8 +92,9 @@ def table(results):
             path = row["path"]
             forward, backward = _ratios(row, path)
             others = "; ".join(
-                f"{p} {_fmt(_ratios(row, p)[0])}, {_fmt(_ratios(row, p)[1])}"
-                for p in row["forward_backward"] if p != "builtin")
+                f"{p} {_fmt(_ratios(row, p, 'every_path_')[0])}, "
+                f"{_fmt(_ratios(row, p, 'every_path_')[1])}"
+                for p in row["every_path_forward_backward"] if p != "builtin")
             eager_forward, eager_backward = _ratios(row, path, "eager_")
             t.add_row(backend, row["workload"], path, _fmt(forward), _fmt(backward),
                       _fmt(eager_forward), _fmt(eager_backward),

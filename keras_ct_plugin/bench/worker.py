@@ -7,6 +7,7 @@ IMPL is "builtin" or one of the plugin's implementations.
 """
 
 import json
+import random
 import re
 import statistics
 import sys
@@ -45,20 +46,30 @@ def seconds(function):
 def alternate(functions, repeats, min_seconds=2.0, max_rounds=200):
     """Median time of each function, run in turns so noise hits all alike:
     at least `repeats` rounds, more (up to `max_rounds`) until the rounds
-    take `min_seconds`, so sub-millisecond calls get enough samples."""
+    take `min_seconds`, so sub-millisecond calls get enough samples. Each
+    round runs them in a new random order: a call right after the generic
+    path's large temporaries measured up to 30% slower (JAX U-Net forward)."""
     for f in functions.values():
         f()  # compile and warm up
     samples = {name: [] for name in functions}
+    order = list(functions)
+    shuffle = random.Random(0).shuffle
     rounds, start = 0, time.perf_counter()
     while rounds < repeats or (
             rounds < max_rounds and time.perf_counter() - start < min_seconds):
-        for name, f in functions.items():
-            samples[name].append(seconds(f))
+        shuffle(order)
+        for name in order:
+            samples[name].append(seconds(functions[name]))
         rounds += 1
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
 def times(repeats):
+    """Per workload: the path `auto` picks against the built-in, alternating
+    just the two (the generic path's large temporaries slowed whichever call
+    came after them, by up to 30% on the JAX U-Net forward); then every path
+    that serves the workload, alternating all of them, to check the `auto`
+    rules; then both layers eagerly."""
     results = []
     for workload in WORKLOADS:
         print(f"  {keras.backend.backend()}: {workload.name}", flush=True)
@@ -79,12 +90,17 @@ def times(repeats):
             forward["builtin"], backward["builtin"] = builtin_f, builtin_fb
         except Exception as error:  # noqa: BLE001 - the built-in's own failures
             builtin_error = f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"
-        forward["matmul reference"] = matmul_callable(*workload.matmul_shape)
         path = dispatch.choose("auto", probe._windows, probe._settings)
-        row = dict(workload=workload.name, path=path,
-                   forward=alternate(forward, repeats),
-                   forward_backward=alternate(backward, repeats),
-                   builtin_error=builtin_error)
+        head_to_head = [name for name in (path, "builtin") if name in forward]
+        row = dict(
+            workload=workload.name, path=path, builtin_error=builtin_error,
+            forward=alternate({**{name: forward[name] for name in head_to_head},
+                               "matmul reference": matmul_callable(*workload.matmul_shape)},
+                              repeats),
+            forward_backward=alternate({name: backward[name] for name in head_to_head}, repeats),
+            every_path_forward=alternate(forward, repeats),
+            every_path_forward_backward=alternate(backward, repeats),
+        )
         row["eager_forward"], row["eager_forward_backward"] = eager_times(
             workload, x, row, None if builtin_error else builtin, repeats)
         results.append(row)
