@@ -110,7 +110,7 @@ def plot(results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(results), figsize=(7.5 * len(results), 4), squeeze=False)
     for ax, (backend, rows) in zip(axes[0], results.items()):
         names = [r["workload"] for r in rows]
         keys = ("forward", "forward_backward", "eager_forward", "eager_forward_backward")
@@ -121,7 +121,7 @@ def plot(results, path):
         ax.set_xticks(range(len(rows)), names, rotation=30, ha="right")
         ax.set_yscale("log")
         ax.set_title(f"{backend}: built-in time / plugin time")
-        ax.legend()
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1, 1))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
