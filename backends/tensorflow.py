@@ -69,11 +69,18 @@ def _tf_selects_window(window, padding, rank):
     return 1 <= tail <= s
 
 
+def _static_shape(x, filters, lengths):
+    """The output shape as far as the input's static shape tells it."""
+    return [x.shape[0], *(
+        None if n is None else length(n) for n, length in zip(x.shape[1:-1], lengths)
+    ), filters]
+
+
 def _output_shape(x, filters, lengths):
     """A list where the input's shape is known, so that no shape op runs
     eagerly, else a tensor."""
     if None not in x.shape:
-        return [x.shape[0], *(length(n) for n, length in zip(x.shape[1:-1], lengths)), filters]
+        return _static_shape(x, filters, lengths)
     dynamic = tf.shape(x)
     sizes = [dynamic[0] if x.shape[0] is None else x.shape[0]]
     for i, length in enumerate(lengths):
@@ -102,9 +109,7 @@ def _transposed(x, kernel, windows, strides, padding, groups):
         y = tf.concat([transposed(x_g, kernel_g) for x_g, kernel_g in zip(
             tf.split(x, groups, axis=-1), tf.split(kernel, groups, axis=-2))], axis=-1)
     if None in x.shape:
-        y = tf.ensure_shape(y, [x.shape[0], *(
-            None if n is None else length(n) for n, length in zip(x.shape[1:-1], lengths)
-        ), filters])
+        y = tf.ensure_shape(y, _static_shape(x, filters, lengths))
     return crop_to_window(y, windows, "channels_last") if crop else y
 
 

@@ -53,19 +53,18 @@ def _torch_weight(kernel, groups):
     return weight.reshape(groups * per_group, filters // groups, *size)
 
 
-def _tiled(inputs, kernel, windows, data_format):
-    channels_last = data_format == "channels_last"
-    x = inputs if channels_last else inputs.movedim(1, -1)
+def _tiled(inputs, kernel, windows):
+    """channels_last inputs only."""
     *size, filters, channels = kernel.shape
-    blocks = torch.matmul(x, kernel.reshape(-1, channels).T)
-    blocks = blocks.reshape(*x.shape[:-1], *size, filters)
-    blocks = blocks.permute(matmul.interleave_order(len(windows), channels_last))
-    return blocks.reshape(shapes.output_shape(inputs.shape, filters, windows, data_format))
+    blocks = torch.matmul(inputs, kernel.reshape(-1, channels).T)
+    blocks = blocks.reshape(*inputs.shape[:-1], *size, filters)
+    blocks = blocks.permute(matmul.interleave_order(len(windows), channels_last=True))
+    return blocks.reshape(shapes.output_shape(inputs.shape, filters, windows, "channels_last"))
 
 
 def native(inputs, kernel, *, windows, strides, dilation_rate, data_format, groups, **_):
     if data_format == "channels_last" and matmul.applies(windows, groups):
-        return _tiled(inputs, kernel, windows, data_format)
+        return _tiled(inputs, kernel, windows)
     rank = len(windows)
     channels_last = data_format == "channels_last"
     x = inputs.movedim(-1, 1) if channels_last else inputs

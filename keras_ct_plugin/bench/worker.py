@@ -47,8 +47,8 @@ def alternate(functions, repeats, min_seconds=2.0, max_rounds=200):
     """Median time of each function, run in turns so noise hits all alike:
     at least `repeats` rounds, more (up to `max_rounds`) until the rounds
     take `min_seconds`, so sub-millisecond calls get enough samples. Each
-    round runs them in a new random order: a call right after the generic
-    path's large temporaries measured up to 30% slower (JAX U-Net forward)."""
+    round runs them in a new random order, so that no function always
+    follows the same one."""
     for f in functions.values():
         f()  # compile and warm up
     samples = {name: [] for name in functions}
@@ -110,13 +110,13 @@ def times(repeats):
 def eager_times(workload, x, row, builtin, repeats):
     """Built-in and auto path, each call running the layers' Python. Torch's
     timings in `row` are already eager."""
-    measured = {row["path"]: layer(workload, "auto")}
-    if builtin is not None:
-        measured["builtin"] = builtin
+    names = [row["path"]] + ([] if builtin is None else ["builtin"])
     if keras.backend.backend() == "torch":
-        return ({name: row[key][name] for name in measured}
+        return ({name: row[key][name] for name in names}
                 for key in ("forward", "forward_backward"))
-    measured[row["path"]].build(x.shape)
+    plugin = layer(workload, "auto")
+    plugin.build(x.shape)
+    measured = dict(zip(names, [plugin, builtin]))
     forward, backward = {}, {}
     for name, measured_layer in measured.items():
         forward[name], backward[name] = callables(measured_layer, x, compiled=False)
