@@ -115,11 +115,19 @@ def _backward(windows, data_format, groups, residuals, upstream):
 
 
 _conv_transpose.defvjp(_forward_with_residuals, _backward)
-_conv_transpose_jit = jax.jit(_conv_transpose, static_argnums=(2, 3, 4))
-_stride_one_jit = jax.jit(_input_dilated, static_argnums=(2, 3, 4))
 
 
-def native(inputs, kernel, *, windows, data_format, groups, **_):
+@partial(jax.jit, static_argnums=(3, 4, 5))
+def _native(inputs, kernel, bias, windows, data_format, groups):
     if all(w.stride == 1 for w in windows):
-        return _stride_one_jit(inputs, kernel, windows, data_format, groups)
-    return _conv_transpose_jit(inputs, kernel, windows, data_format, groups)
+        y = _input_dilated(inputs, kernel, windows, data_format, groups)
+    else:
+        y = _conv_transpose(inputs, kernel, windows, data_format, groups)
+    if bias is None:
+        return y
+    channel = y.ndim - 1 if data_format == "channels_last" else 1
+    return y + lax.broadcast_in_dim(bias, y.shape, (channel,))
+
+
+def native(inputs, kernel, bias, *, windows, data_format, groups, **_):
+    return _native(inputs, kernel, bias, windows, data_format, groups)

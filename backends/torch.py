@@ -10,7 +10,8 @@ Torch crops `padding` positions from both ends and then extends the end by
 directly, elsewhere (Keras's "same" can crop one more position at the end
 than at the start) torch is called with `padding=0` and the result cropped.
 channels_last inputs are handed to torch as permuted views (channels_last
-memory format), so no copy is made on the way in or out.
+memory format), so no copy is made on the way in or out. The bias is added
+inside torch's op (its `bias` argument, or `addmm`), not in a pass of its own.
 """
 
 import torch
@@ -53,18 +54,24 @@ def _torch_weight(kernel, groups):
     return weight.reshape(groups * per_group, filters // groups, *size)
 
 
-def _tiled(inputs, kernel, windows):
-    """channels_last inputs only."""
+def _tiled(inputs, kernel, bias, windows):
+    """channels_last inputs only. The bias is added inside the matmul (addmm),
+    which saves a pass over the output."""
     *size, filters, channels = kernel.shape
-    blocks = torch.matmul(inputs, kernel.reshape(-1, channels).T)
+    rows, columns = inputs.reshape(-1, channels), kernel.reshape(-1, channels).T
+    if bias is None:
+        blocks = torch.mm(rows, columns)
+    else:
+        blocks = torch.addmm(bias.repeat(columns.shape[1] // filters), rows, columns)
     blocks = blocks.reshape(*inputs.shape[:-1], *size, filters)
     blocks = blocks.permute(matmul.interleave_order(len(windows), channels_last=True))
     return blocks.reshape(shapes.output_shape(inputs.shape, filters, windows, "channels_last"))
 
 
-def native(inputs, kernel, *, windows, strides, dilation_rate, data_format, groups, **_):
+def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format, groups,
+           **_):
     if data_format == "channels_last" and matmul.applies(windows, groups):
-        return _tiled(inputs, kernel, windows)
+        return _tiled(inputs, kernel, bias, windows)
     rank = len(windows)
     channels_last = data_format == "channels_last"
     x = inputs.movedim(-1, 1) if channels_last else inputs
@@ -74,12 +81,16 @@ def native(inputs, kernel, *, windows, strides, dilation_rate, data_format, grou
     y = _CONV_TRANSPOSE[rank](
         x,
         weight,
+        bias if direct else None,
         stride=strides,
         padding=[p for p, _ in paddings] if direct else 0,
         output_padding=[op for _, op in paddings] if direct else 0,
         dilation=dilation_rate,
         groups=groups,
     )
-    if channels_last:
-        y = y.movedim(1, -1)
-    return y if direct else crop_to_window(y, windows, data_format)
+    if not direct:
+        # The crop can also pad with zeros, which get the bias too.
+        y = crop_to_window(y, windows, "channels_first")
+        if bias is not None:
+            y = y + bias.reshape(-1, *[1] * rank)
+    return y.movedim(1, -1) if channels_last else y

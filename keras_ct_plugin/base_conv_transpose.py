@@ -132,12 +132,11 @@ class BaseConvTranspose(keras.layers.Layer):
         outputs = dispatch.conv_transpose(
             inputs,
             self.kernel,
+            self.bias,
             implementation=self.implementation,
             windows=self._windows,
             **self._settings,
         )
-        if self.use_bias:
-            outputs = dispatch.add_bias(outputs, self.bias, self.data_format)
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs

@@ -87,26 +87,37 @@ def add_bias(outputs, bias, data_format):
     return outputs + bias
 
 
-def conv_transpose(inputs, kernel, *, implementation, windows, **settings):
+_PORTABLE_PATHS = {
+    "generic": generic.conv_transpose,
+    "matmul": matmul.conv_transpose,
+    "subpixel": subpixel.conv_transpose,
+}
+
+
+def _empty(inputs, kernel, output_shape):
+    """Keras gives e.g. size 1, "same", output_padding=0 and an even kernel a
+    zero-length output; so do we, without a backend convolution. Zero times
+    the operands keeps the result on the autodiff tape, so the gradients are
+    zeros rather than missing."""
+    connected = ops.cast(0, inputs.dtype) * (ops.sum(inputs) + ops.sum(kernel))
+    return ops.zeros((ops.shape(inputs)[0],) + output_shape[1:], inputs.dtype) + connected
+
+
+def conv_transpose(inputs, kernel, bias=None, *, implementation, windows, **settings):
+    """The transposed convolution, plus `bias` (one per filter) if given. A
+    backend's `native` adds the bias itself, where it can fuse it."""
     output_shape = shapes.output_shape(
         inputs.shape, kernel.shape[-2], windows, settings["data_format"]
     )
-    if 0 in output_shape[1:]:
-        # Keras gives e.g. size 1, "same", output_padding=0 and an even kernel
-        # a zero-length output; so do we, without a backend convolution.
-        # Zero times the operands keeps the result on the autodiff tape, so
-        # the gradients are zeros rather than missing.
-        connected = ops.cast(0, inputs.dtype) * (ops.sum(inputs) + ops.sum(kernel))
-        return ops.zeros((ops.shape(inputs)[0],) + output_shape[1:], inputs.dtype) + connected
     path = choose(implementation, windows, settings)
-    if path == "generic":
-        function = generic.conv_transpose
-    elif path == "matmul":
-        function = matmul.conv_transpose
-    elif path == "subpixel":
-        function = subpixel.conv_transpose
-    else:
-        function = _backend_module().native
+    if 0 in output_shape[1:]:
+        outputs = _empty(inputs, kernel, output_shape)
+    elif path == "native":
         inputs = ops.convert_to_tensor(inputs)
         kernel = ops.convert_to_tensor(kernel, dtype=inputs.dtype)
-    return function(inputs, kernel, windows=windows, **settings)
+        if bias is not None:
+            bias = ops.convert_to_tensor(bias, dtype=inputs.dtype)
+        return _backend_module().native(inputs, kernel, bias, windows=windows, **settings)
+    else:
+        outputs = _PORTABLE_PATHS[path](inputs, kernel, windows=windows, **settings)
+    return outputs if bias is None else add_bias(outputs, bias, settings["data_format"])

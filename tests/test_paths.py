@@ -58,10 +58,8 @@ def _function(case, path):
     case_windows = windows(case)
 
     def function(x, kernel, bias):
-        y = dispatch.conv_transpose(x, kernel, implementation=path, windows=case_windows,
-                                    **case.settings)
-        shape = (-1,) + (1,) * case.rank if case.data_format == "channels_first" else (-1,)
-        return y + keras.ops.reshape(bias, shape)
+        return dispatch.conv_transpose(x, kernel, bias, implementation=path,
+                                       windows=case_windows, **case.settings)
 
     return layer, function
 
@@ -76,6 +74,7 @@ def test_path_forward(case, path):
     layer, function = _function(case, path)
     x, kernel, bias = _operands(case)
     assert_matches_reference(function(x, kernel, bias), reference_output(case, x, kernel, bias))
+    assert_matches_reference(function(x, kernel, None), reference_output(case, x, kernel))
 
 
 def _assert_gradients_match_reference(case, path, compile):
