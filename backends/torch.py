@@ -14,6 +14,8 @@ memory format), so no copy is made on the way in or out. The bias is added
 inside torch's op (its `bias` argument, or `addmm`), not in a pass of its own.
 """
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -62,7 +64,7 @@ def _tiled(inputs, kernel, bias, windows):
     if bias is None:
         blocks = torch.mm(rows, columns)
     else:
-        blocks = torch.addmm(bias.repeat(columns.shape[1] // filters), rows, columns)
+        blocks = torch.addmm(bias.repeat(math.prod(size)), rows, columns)
     blocks = blocks.reshape(*inputs.shape[:-1], *size, filters)
     blocks = blocks.permute(matmul.interleave_order(len(windows), channels_last=True))
     return blocks.reshape(shapes.output_shape(inputs.shape, filters, windows, "channels_last"))

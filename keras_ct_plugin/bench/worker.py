@@ -102,19 +102,18 @@ def times(repeats):
             every_path_forward_backward=alternate(backward, repeats),
         )
         row["eager_forward"], row["eager_forward_backward"] = eager_times(
-            workload, x, row, None if builtin_error else builtin, repeats)
+            x, row, probe, None if builtin_error else builtin, repeats)
         results.append(row)
     return results
 
 
-def eager_times(workload, x, row, builtin, repeats):
-    """Built-in and auto path, each call running the layers' Python. Torch's
-    timings in `row` are already eager."""
+def eager_times(x, row, plugin, builtin, repeats):
+    """Built-in and the `auto` layer `plugin`, each call running the layers'
+    Python. Torch's timings in `row` are already eager."""
     names = [row["path"]] + ([] if builtin is None else ["builtin"])
     if keras.backend.backend() == "torch":
         return ({name: row[key][name] for name in names}
                 for key in ("forward", "forward_backward"))
-    plugin = layer(workload, "auto")
     plugin.build(x.shape)
     measured = dict(zip(names, [plugin, builtin]))
     forward, backward = {}, {}
