@@ -17,12 +17,18 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from keras_ct_plugin import tracing
 from keras_ct_plugin import shapes
 from keras_ct_plugin import subpixel
 
 
 def why_not(path, windows, settings):
     return None
+
+
+def export_format(inputs):
+    format = tracing.traced_format(isinstance(inputs, jax.core.Tracer))
+    return None if format == "tf_saved_model" else format
 
 
 def preference(windows, settings):
@@ -47,17 +53,18 @@ def _forward(x, kernel, windows, data_format, groups):
 
 
 def _input_dilated(x, kernel, windows, data_format, groups):
+    """The kernel goes in as HWIO, a layout jax2onnx converts."""
     rank = len(windows)
     lhs, spatial = _specs(rank, data_format)
     return lax.conv_general_dilated(
         x,
-        jnp.flip(kernel, axis=tuple(range(rank))),
+        jnp.swapaxes(jnp.flip(kernel, axis=tuple(range(rank))), -1, -2),
         window_strides=(1,) * rank,
         padding=[(w.effective_kernel - 1 - w.crop_before, w.tail - 1 + w.crop_before)
                  for w in windows],
         lhs_dilation=tuple(w.stride for w in windows),
         rhs_dilation=tuple(w.dilation for w in windows),
-        dimension_numbers=(lhs, spatial + "OI", lhs),
+        dimension_numbers=(lhs, spatial + "IO", lhs),
         feature_group_count=groups,
     )
 
@@ -123,11 +130,21 @@ def _native(inputs, kernel, bias, windows, data_format, groups):
         y = _input_dilated(inputs, kernel, windows, data_format, groups)
     else:
         y = _conv_transpose(inputs, kernel, windows, data_format, groups)
+    return _add_bias(y, bias, data_format)
+
+
+def _add_bias(y, bias, data_format):
     if bias is None:
         return y
-    channel = y.ndim - 1 if data_format == "channels_last" else 1
-    return y + lax.broadcast_in_dim(bias, y.shape, (channel,))
+    if data_format == "channels_first":
+        bias = bias.reshape((-1,) + (1,) * (y.ndim - 2))
+    return y + bias
 
 
 def native(inputs, kernel, bias, *, windows, data_format, groups, **_):
     return _native(inputs, kernel, bias, windows, data_format, groups)
+
+
+def exported(inputs, kernel, bias, *, format, windows, data_format, groups, **_):
+    return _add_bias(_input_dilated(inputs, kernel, windows, data_format, groups), bias,
+                     data_format)

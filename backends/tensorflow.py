@@ -14,27 +14,33 @@ Elsewhere it is `tf.nn.conv_transpose`. Where TF's "SAME"/"VALID" with an
 explicit `output_shape` select exactly the Keras window, TF computes just that
 window; elsewhere (e.g. "same" with `output_padding=0` and an even kernel) it
 computes the full output, which is then cropped, as are explicit
-(PyTorch-style) paddings. TF's CPU kernels reject dilation in transposed
-convolutions, so `native` only serves `dilation_rate == 1`; the generic path
-covers the rest. TF has no grouped transposed convolution: `native` runs one
-per group and concatenates.
+(PyTorch-style) paddings and dilated kernels. TF has no grouped transposed
+convolution: `native` runs one per group and concatenates.
+
+`exported` is what a graph traced for an export format carries: the
+transposed convolution alone, which tf2onnx, the TFLite converter and
+OpenVINO turn into their own op. TFLite's TRANSPOSE_CONV has no dilation,
+so a dilated layer exports to LiteRT as the generic path (zero insertion and
+a dilated convolution).
 """
 
 import tensorflow as tf
 from keras import ops
 
+from keras_ct_plugin import tracing
+from keras_ct_plugin import generic
+from keras_ct_plugin import shapes
 from keras_ct_plugin import subpixel
 from keras_ct_plugin.window import crop_to_window
 from keras_ct_plugin.window import pad_or_crop
 
 
 def why_not(path, windows, settings):
-    if max(settings["dilation_rate"]) > 1:
-        return (
-            "TensorFlow's CPU transposed convolution does not support "
-            f"dilation_rate > 1 (received dilation_rate={settings['dilation_rate']})"
-        )
     return None
+
+
+def export_format(inputs):
+    return tracing.traced_format(not tf.executing_eagerly())
 
 
 def preference(windows, settings):
@@ -42,6 +48,9 @@ def preference(windows, settings):
         # A stride-1 transposed convolution is a plain convolution, which TF
         # runs faster than its transposed one; "generic" computes it so.
         # (Keras runs a grouped one through XLA, compiled at every eager call.)
+        return ("generic",)
+    if max(settings["dilation_rate"]) > 1:
+        # Measured before TF's transposed convolution took dilation; unchanged.
         return ("generic",)
     return ("native",)
 
@@ -63,7 +72,7 @@ def add_bias(outputs, bias, data_format):
 def _tf_selects_window(window, padding, rank):
     """TF accepts an `output_shape` when the forward convolution with that
     padding maps it back to the input size."""
-    if not isinstance(padding, str):
+    if not isinstance(padding, str) or window.dilation > 1:
         return False
     k, s, tail = window.effective_kernel, window.stride, window.tail
     if padding == "valid":
@@ -99,7 +108,14 @@ def _output_shape(x, filters, lengths):
 
 def _transposed(x, kernel, windows, strides, padding, groups):
     rank = len(windows)
-    filters = kernel.shape[-2]
+    if rank == 1:
+        # As a 2-D one of height 1, with a 2-D output shape: TF's own 1-D op
+        # slices and re-concatenates the output shape, more nodes to export.
+        unit = shapes.AxisWindow(1, 1, 1, 0, 1)
+        y = _transposed(tf.expand_dims(x, 1), tf.expand_dims(kernel, 0), (unit, *windows),
+                        (1, *strides), padding, groups)
+        return tf.squeeze(y, 1)
+    dilations = [w.dilation for w in windows]
     if all(_tf_selects_window(w, padding, rank) for w in windows):
         lengths = [w.length for w in windows]
         tf_padding, crop = padding.upper(), False
@@ -109,15 +125,16 @@ def _transposed(x, kernel, windows, strides, padding, groups):
 
     def transposed(x, kernel):
         shape = _output_shape(x, kernel.shape[-2], lengths)
-        return tf.nn.conv_transpose(x, kernel, shape, list(strides), padding=tf_padding)
+        return tf.nn.conv_transpose(x, kernel, shape, list(strides), padding=tf_padding,
+                                    dilations=dilations)
 
     if groups == 1:
         y = transposed(x, kernel)
     else:
         y = tf.concat([transposed(x_g, kernel_g) for x_g, kernel_g in zip(
             tf.split(x, groups, axis=-1), tf.split(kernel, groups, axis=-2))], axis=-1)
-    if None in x.shape:
-        y = tf.ensure_shape(y, _static_shape(x, filters, lengths))
+    # Not `tf.ensure_shape`: TFLite runs it only with the Flex delegate.
+    y.set_shape(_static_shape(x, kernel.shape[-2], lengths))
     return crop_to_window(y, windows, "channels_last") if crop else y
 
 
@@ -150,18 +167,38 @@ def _subpixel(x, kernel, windows):
     return conv_transpose(x, kernel)
 
 
-def native(inputs, kernel, bias, *, windows, strides, padding, data_format, groups, **_):
-    rank = len(windows)
+def _in_nhwc(compute, inputs, kernel, bias, data_format):
+    """`compute(x, kernel)` on NHWC `x`, plus the bias, in `data_format`."""
+    rank = inputs.shape.rank - 2
     x = inputs
     kernel = _tensor(kernel, inputs.dtype)
     if data_format == "channels_first":
         x = tf.transpose(x, [0, *range(2, rank + 2), 1])
-    if subpixel.applies(windows, groups) and any(w.kernel_size > w.stride for w in windows):
-        y = _subpixel(x, kernel, windows)
-    else:
-        y = _transposed(x, kernel, windows, strides, padding, groups)
+    y = compute(x, kernel)
     if bias is not None:
         y = add_bias(y, bias, "channels_last")
     if data_format == "channels_first":
         y = tf.transpose(y, [0, rank + 1, *range(1, rank + 1)])
     return y
+
+
+def native(inputs, kernel, bias, *, windows, strides, padding, data_format, groups, **_):
+    def compute(x, kernel):
+        if subpixel.applies(windows, groups) and any(w.kernel_size > w.stride for w in windows):
+            return _subpixel(x, kernel, windows)
+        return _transposed(x, kernel, windows, strides, padding, groups)
+
+    return _in_nhwc(compute, inputs, kernel, bias, data_format)
+
+
+def exported(inputs, kernel, bias, *, format, windows, strides, padding, data_format, groups,
+             **settings):
+    if format == "litert" and any(w.dilation > 1 for w in windows):
+        def compute(x, kernel):
+            return generic.conv_transpose(x, kernel, windows=windows, strides=strides,
+                                          data_format="channels_last", **settings)
+    else:
+        def compute(x, kernel):
+            return _transposed(x, kernel, windows, strides, padding, groups)
+
+    return _in_nhwc(compute, inputs, kernel, bias, data_format)

@@ -12,6 +12,14 @@ than at the start) torch is called with `padding=0` and the result cropped.
 channels_last inputs are handed to torch as permuted views (channels_last
 memory format), so no copy is made on the way in or out. The bias is added
 inside torch's op (its `bias` argument, or `addmm`), not in a pass of its own.
+
+`exported` serves every traced call: `model.export` in any format,
+`torch.export`, `torch.jit.trace` and `torch.compile` (graph compilers do
+their own fusion, and take the one op they know, as the built-in gives it).
+LiteRT's TRANSPOSE_CONV has no dilation and pads only "VALID" or "SAME", and
+litert-torch converts a dilated transposed convolution only at stride 1: for
+LiteRT a strided, dilated one inserts the zeros first, and other paddings are
+cropped from the full output.
 """
 
 import math
@@ -19,6 +27,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from keras_ct_plugin import tracing
 from keras_ct_plugin import matmul
 from keras_ct_plugin import shapes
 from keras_ct_plugin.window import crop_to_window
@@ -28,6 +37,17 @@ _CONV_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_trans
 
 def why_not(path, windows, settings):
     return None
+
+
+def export_format(inputs):
+    """The export format, or "graph" for any other trace (torch.compile).
+    Inside torch.compile the call stack is not read: dynamo would break the
+    graph there, and inductor then fails on 3-D dynamic shapes."""
+    exporting = torch.compiler.is_exporting()
+    if torch.compiler.is_compiling() and not exporting:
+        return "graph"
+    traced = exporting or torch.jit.is_tracing()
+    return tracing.traced_format(traced) or ("graph" if traced else None)
 
 
 def preference(windows, settings):
@@ -70,15 +90,33 @@ def _tiled(inputs, kernel, bias, windows):
     return blocks.reshape(shapes.output_shape(inputs.shape, filters, windows, "channels_last"))
 
 
-def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format, groups,
-           **_):
-    if data_format == "channels_last" and matmul.applies(windows, groups):
-        return _tiled(inputs, kernel, bias, windows)
+def _channels_first(x):
+    """Explicit, non-negative axes: the TorchScript ONNX exporter writes
+    `movedim(-1, 1)` as a Transpose with perm (0, -1, 1, ...), which
+    onnxruntime rejects."""
+    rank = x.ndim - 2
+    return x.permute(0, rank + 1, *range(1, rank + 1))
+
+
+def _channels_last(y):
+    return y.permute(0, *range(2, y.ndim), 1)
+
+
+def _tflite_pads(window):
+    """Whether TFLite's TRANSPOSE_CONV, which pads "VALID" (the full output)
+    or "SAME" (`n * stride` positions, the smaller half cropped first), gives
+    this window: litert-torch converts no other padding."""
+    if window.crop_before == window.crop_after == 0:
+        return True
+    k, s = window.effective_kernel, window.stride
+    return window.tail == s and k >= s and window.crop_before == (k - s) // 2
+
+
+def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=None):
+    """channels_first. `pads(window)`: whether torch's own padding may give
+    the window (else it is cropped from the full output)."""
     rank = len(windows)
-    channels_last = data_format == "channels_last"
-    x = inputs.movedim(-1, 1) if channels_last else inputs
-    weight = _torch_weight(kernel, groups)
-    paddings = [_torch_padding(w) for w in windows]
+    paddings = [_torch_padding(w) if pads is None or pads(w) else None for w in windows]
     direct = None not in paddings
     y = _CONV_TRANSPOSE[rank](
         x,
@@ -95,4 +133,55 @@ def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format
         y = crop_to_window(y, windows, "channels_first")
         if bias is not None:
             y = y + bias.reshape(-1, *[1] * rank)
-    return y.movedim(1, -1) if channels_last else y
+    return y
+
+
+def _zeros_inserted(x, strides):
+    """channels_first `x` with `stride - 1` zeros between positions on each
+    spatial axis (length `(n - 1) * stride + 1`), by pad and reshape."""
+    for axis, stride in enumerate(strides, start=2):
+        if stride > 1:
+            shape = list(x.shape)
+            x = F.pad(x.unsqueeze(axis + 1), [0, 0] * (x.ndim - axis - 1) + [0, stride - 1])
+            shape[axis] = shape[axis] * stride
+            x = x.reshape(shape).narrow(axis, 0, shape[axis] - stride + 1)
+    return x
+
+
+def _in_channels_first(compute, inputs, data_format, contiguous=False):
+    """`compute` on channels_first inputs, a view of channels_last ones, or
+    with `contiguous` a copy: inductor's layout code fails on the view's
+    strides once sizes are dynamic ("cannot determine truth value of
+    Relational"), as Keras's own torch convolutions found."""
+    if data_format == "channels_first":
+        return compute(inputs)
+    x = _channels_first(inputs)
+    return _channels_last(compute(x.contiguous() if contiguous else x))
+
+
+def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format, groups,
+           **_):
+    if data_format == "channels_last" and matmul.applies(windows, groups):
+        return _tiled(inputs, kernel, bias, windows)
+    weight = _torch_weight(kernel, groups)
+    return _in_channels_first(
+        lambda x: _transposed(x, weight, bias, windows, strides, dilation_rate, groups),
+        inputs, data_format)
+
+
+def exported(inputs, kernel, bias, *, format, windows, strides, dilation_rate, data_format,
+             groups, **_):
+    weight = _torch_weight(kernel, groups)
+    pads = _tflite_pads if format == "litert" else None
+    if format == "litert" and max(strides) > 1 and max(dilation_rate) > 1:
+        unit = [shapes.AxisWindow(w.kernel_size, 1, w.dilation, w.crop_before, w.tail)
+                for w in windows]
+
+        def compute(x):
+            return _transposed(_zeros_inserted(x, strides), weight, bias, unit,
+                               [1] * len(windows), dilation_rate, groups, pads)
+    else:
+        def compute(x):
+            return _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads)
+
+    return _in_channels_first(compute, inputs, data_format, contiguous=True)

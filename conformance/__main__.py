@@ -2,10 +2,11 @@
 
 Runs the conformance matrix (conformance/cases.csv) under every installed
 Keras backend, each in processes of its own (all at once; JAX in two), then
-loads every backend's `.keras` files under every other backend. Prints
-passed/total per check family and backend, the built-in layers beside the
-plugin's, writes DIR/report.md and DIR/report.json, and exits 1 if any plugin
-check failed.
+loads every backend's `.keras` files under every other backend, then exports
+the models of `export_models.py` in every format `model.export` offers on
+each backend and runs each artifact in its runtime. Prints passed/total per
+check family and backend, the built-in layers beside the plugin's, writes
+DIR/report.md and DIR/report.json, and exits 1 if any plugin check failed.
 """
 
 import argparse
@@ -24,9 +25,11 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from keras_ct_plugin.conformance import export_formats
+from keras_ct_plugin.conformance import export_report
 from keras_ct_plugin.conformance import report
 
-BACKENDS = ("tensorflow", "jax", "torch", "numpy")
+BACKENDS = ("tensorflow", "jax", "torch", "numpy", "openvino")
 # JAX compiles each new shape eagerly and takes about twice as long as the
 # others; two processes share its cases.
 SHARDS = {"jax": 2}
@@ -38,8 +41,8 @@ def installed(backends):
 
 def _jobs(backends, mode):
     """(backend, label, extra worker arguments) per process."""
-    if mode == "load":
-        return [(backend, f"{backend}: load", []) for backend in backends]
+    if mode in ("load", "export"):
+        return [(backend, f"{backend}: {mode}", []) for backend in backends]
     jobs = []
     for backend in backends:
         count = SHARDS.get(backend, 1)
@@ -109,16 +112,20 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as work, Progress() as progress:
         run_workers(progress, backends, "run", work)
         run_workers(progress, backends, "load", work)
+        run_workers(progress, [b for b in backends if b in export_formats.FORMATS], "export",
+                    work)
         table = report.collect(work, backends)
         torch_errors = report.torch_errors(work, backends)
+        exports = export_report.load(work, backends)
     environment = (f"Measured with {_versions(backends)}, Python "
                    f"{platform.python_version()}, {platform.machine()} "
                    f"{platform.system()}, {os.cpu_count()} CPUs.")
     Console(width=200).print(rich_table(table, backends))
-    (out / "report.md").write_text(report.markdown(table, backends, environment, torch_errors))
+    (out / "report.md").write_text(
+        report.markdown(table, backends, environment, torch_errors, exports))
     (out / "report.json").write_text(json.dumps(
         {"environment": environment, "backends": backends, "table": table,
-         "from_torch_max_abs_error": torch_errors}, indent=1))
+         "from_torch_max_abs_error": torch_errors, "exports": exports}, indent=1))
     failures = report.plugin_failures(table)
     print(f"wrote {out / 'report.md'} and {out / 'report.json'}; "
           f"{len(failures)} plugin failure(s)")

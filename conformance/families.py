@@ -25,7 +25,9 @@ MIGRATION_EVERY = 6
 FROM_TORCH = "from_torch: PyTorch modules"
 # Families computed across processes, by __main__ from the workers' files.
 CROSS_FAMILIES = ("forward across backends", ".keras across backends")
-ORDER = [*FAMILIES, CROSS_FAMILIES[0], MIGRATION, CROSS_FAMILIES[1], FROM_TORCH]
+# The export matrix (export_check.py), one cell per model and format.
+EXPORT = "export: model.export, artifact in its runtime"
+ORDER = [*FAMILIES, CROSS_FAMILIES[0], MIGRATION, CROSS_FAMILIES[1], FROM_TORCH, EXPORT]
 
 
 def selected(case, every):

@@ -7,8 +7,10 @@ import pathlib
 
 import numpy as np
 
+from keras_ct_plugin.conformance import export_report
 from keras_ct_plugin.conformance import matrix
 from keras_ct_plugin.conformance.families import CROSS_FAMILIES
+from keras_ct_plugin.conformance.families import EXPORT
 from keras_ct_plugin.conformance.families import MIGRATION
 from keras_ct_plugin.conformance.families import ORDER
 from keras_ct_plugin.conformance.tolerances import assert_close
@@ -68,6 +70,7 @@ def _merge(cell, shard_cell):
         return dict(shard_cell)
     return {"passed": cell["passed"] + shard_cell["passed"],
             "failed": cell["failed"] + shard_cell["failed"],
+            "excused": cell.get("excused", []) + shard_cell.get("excused", []),
             "seconds": cell.get("seconds", 0) + shard_cell.get("seconds", 0)}
 
 
@@ -88,6 +91,8 @@ def collect(directory, backends):
             table[CROSS_FAMILIES[0]][backend][subject] = cell
     for backend, cell in _keras_across(directory, backends).items():
         table[CROSS_FAMILIES[1]][backend]["plugin"] = cell
+    for backend, cells in export_report.summary(export_report.load(directory, backends)).items():
+        table[EXPORT][backend] = cells
     return table
 
 
@@ -109,9 +114,11 @@ def plugin_failures(table):
 
 
 def cell_text(cell):
+    """passed/total; cells excused because the built-in fails there too count
+    in the total."""
     if not cell:
         return "n/a"
-    total = cell["passed"] + len(cell["failed"])
+    total = cell["passed"] + len(cell["failed"]) + len(cell.get("excused", ()))
     return f"{cell['passed']}/{total}"
 
 
@@ -124,7 +131,7 @@ def header(backend, subject):
     return backend if subject == "plugin" else f"{backend} built-in"
 
 
-def markdown(table, backends, environment, torch_errors):
+def markdown(table, backends, environment, torch_errors, exports):
     cols = columns(backends)
     lines = [
         "# Conformance report",
@@ -134,7 +141,7 @@ def markdown(table, backends, environment, torch_errors):
         "Cells are passed/total. The built-in column runs the same checks on "
         "`keras.layers.Conv{1,2,3}DTranspose`, for comparison; it never counts "
         "as a plugin failure. n/a: the check does not apply (no autodiff on the "
-        "numpy backend; migration and the `.keras` matrix concern the plugin).",
+        "numpy and openvino backends; migration and the `.keras` matrix concern the plugin).",
         "",
         "| check | " + " | ".join(header(*c) for c in cols) + " |",
         "|---" * (len(cols) + 1) + "|",
@@ -149,9 +156,20 @@ def markdown(table, backends, environment, torch_errors):
         lines += [f"| {key} | " + " | ".join(
             f"{row[b]:.1e}" if b in row else "n/a" for b in backends) + " |"
             for key, row in torch_errors.items()]
+    if exports:
+        lines += ["", "## Export matrix", "", export_report.markdown(exports)]
     failures = plugin_failures(table)
     lines += ["", f"## Plugin failures: {len(failures)}", ""]
     lines += [f"- {family}, {backend}, `{f['case']}`: {f['error']}" for family, backend, f in failures]
+    excused = [(family, backend, f) for family, row in table.items()
+               for backend, cells in row.items()
+               for f in cells.get("plugin", {}).get("excused", [])]
+    lines += ["", f"## Excused: {len(excused)}", "",
+              "Cells where the built-in fails too, or where a known defect of Keras "
+              "or a converter fails every layer (`worker.known_defect`, "
+              "`export_report.verdict`); they count in the totals but not as "
+              "plugin failures.", ""]
+    lines += [f"- {family}, {backend}, `{f['case']}`: {f['error']}" for family, backend, f in excused]
     lines += ["", "## Built-in failures, first 3 per check and backend", ""]
     for family, row in table.items():
         for backend in backends:

@@ -3,13 +3,14 @@
 
     python -m keras_ct_plugin.conformance.worker run DIR [I/N]  # the case matrix
     python -m keras_ct_plugin.conformance.worker load DIR       # other backends' .keras
+    python -m keras_ct_plugin.conformance.worker export DIR     # the export matrix
 
 `run` takes shard I of N of the matrix (every N-th case from the I-th; all by
 default) and writes DIR/<backend>/results-I.json and the forward outputs per
 subject (outputs-plugin-I.npz, outputs-builtin-I.npz). The last shard also
 writes the cross-backend models and, where torch is installed, from_torch's
 max abs error per module (torch_modules.json). `load` writes
-DIR/<backend>/loads.json. Progress goes to stdout as "progress DONE TOTAL"
+DIR/<backend>/loads.json, `export` DIR/<backend>/exports.json. Progress goes to stdout as "progress DONE TOTAL"
 lines.
 """
 
@@ -17,7 +18,6 @@ import importlib.util
 import json
 import os
 import pathlib
-import re
 import sys
 import time
 import warnings
@@ -27,9 +27,11 @@ import numpy as np
 
 import keras_ct_plugin as ct
 from keras_ct_plugin.conformance import checks
+from keras_ct_plugin.conformance import export_check
 from keras_ct_plugin.conformance import matrix
 from keras_ct_plugin.conformance import models
 from keras_ct_plugin.conformance import torch_modules
+from keras_ct_plugin.conformance.errors import describe
 from keras_ct_plugin.conformance.families import FAMILIES
 from keras_ct_plugin.conformance.families import FROM_TORCH
 from keras_ct_plugin.conformance.families import MIGRATION
@@ -37,6 +39,8 @@ from keras_ct_plugin.conformance.families import MIGRATION_EVERY
 from keras_ct_plugin.conformance.families import selected
 from keras_ct_plugin.conformance.tolerances import assert_close
 
+# Keras backends without autodiff.
+INFERENCE_ONLY = ("numpy", "openvino")
 SUBJECTS = {
     "plugin": {1: ct.Conv1DTranspose, 2: ct.Conv2DTranspose, 3: ct.Conv3DTranspose},
     "builtin": {1: keras.layers.Conv1DTranspose, 2: keras.layers.Conv2DTranspose,
@@ -44,10 +48,13 @@ SUBJECTS = {
 }
 
 
-def _error(exception):
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exception))  # Keras's bold markers
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return f"{type(exception).__name__}: {' / '.join(lines[:4])}"[:400]
+def known_defect(family, case):
+    """Why a check cannot pass on this backend whatever the layer, or None."""
+    if (keras.backend.backend() == "openvino" and family == "mode: predict"
+            and case.dtype == "bfloat16"):
+        return ("Keras 3.15.1's openvino `predict` misreads bfloat16 weights "
+                "(keras.layers.Dense's too)")
+    return None
 
 
 class Tally:
@@ -59,7 +66,11 @@ class Tally:
         if error is None:
             entry["passed"] += 1
         else:
-            entry["failed"].append({"case": case_id, "error": _error(error)})
+            entry["failed"].append({"case": case_id, "error": describe(error)})
+
+    def excuse(self, family, case_id, reason):
+        entry = self.families.setdefault(family, {"passed": 0, "failed": []})
+        entry.setdefault("excused", []).append({"case": case_id, "error": reason})
 
     def attempt(self, family, case_id, function, *args):
         start = time.perf_counter()
@@ -76,7 +87,7 @@ class Tally:
 def _applies(family, case):
     backend = keras.backend.backend()
     every = family.get(f"every_{backend}", family["every"])
-    return selected(case, every) and (backend != "numpy" or not family.get("autodiff"))
+    return selected(case, every) and (backend not in INFERENCE_ONLY or not family.get("autodiff"))
 
 
 def _run_case(tally, outputs, subject, case):
@@ -89,7 +100,12 @@ def _run_case(tally, outputs, subject, case):
                 tally.record(name, case.id, error)
         return
     for name, family in FAMILIES.items():
-        if _applies(family, case):
+        if not _applies(family, case):
+            continue
+        reason = known_defect(name, case)
+        if reason:
+            tally.excuse(name, case.id, reason)
+        else:
             tally.attempt(name, case.id, family["check"], prepared)
 
 
@@ -159,16 +175,26 @@ def load(directory):
             assert_close(predicted, expected, "float32", path.stem)
             error = None
         except Exception as exception:  # noqa: BLE001 - reported per model
-            error = _error(exception)
+            error = describe(exception)
         results[f"{saved_under}/{path.stem}"] = error
         print(f"progress {done} {len(paths)}", flush=True)
     (pathlib.Path(directory) / here / "loads.json").write_text(json.dumps(results, indent=1))
 
 
+def export(directory):
+    def progress(done, total):
+        print(f"progress {done} {total}", flush=True)
+
+    results = export_check.run(progress)
+    out = pathlib.Path(directory) / keras.backend.backend()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "exports.json").write_text(json.dumps(results, indent=1))
+
+
 def main(argv):
     warnings.filterwarnings("ignore")
     mode, *arguments = argv
-    {"run": run, "load": load}[mode](*arguments)
+    {"run": run, "load": load, "export": export}[mode](*arguments)
 
 
 if __name__ == "__main__":

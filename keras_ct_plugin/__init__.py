@@ -2,6 +2,7 @@
 
 from keras_ct_plugin import ops
 from keras_ct_plugin.base_conv_transpose import BaseConvTranspose
+from keras_ct_plugin.tracing import exporting
 from keras_ct_plugin.layers import Conv1DTranspose
 from keras_ct_plugin.layers import Conv2DTranspose
 from keras_ct_plugin.layers import Conv3DTranspose
@@ -15,6 +16,7 @@ __all__ = [
     "Conv1DTranspose",
     "Conv2DTranspose",
     "Conv3DTranspose",
+    "exporting",
     "from_torch",
     "ops",
     "replace_builtin_layers",

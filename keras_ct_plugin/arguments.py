@@ -6,6 +6,8 @@ and returns the argument in its standard form (ints as tuples of `rank` ints).
 
 import numbers
 
+import keras
+
 PADDINGS = ("valid", "same")
 DATA_FORMATS = ("channels_last", "channels_first")
 
@@ -196,3 +198,27 @@ def input_channels(shape, rank, data_format, expected_channels=None, groups=1):
             f"every spatial size >= 1. Received inputs with shape {shape}."
         )
     return channels
+
+
+def real_dtype(dtype, name):
+    """The standard name of argument `name`'s dtype, which must not be complex."""
+    dtype = keras.backend.standardize_dtype(dtype)
+    if dtype.startswith("complex"):
+        raise TypeError(
+            f"Invalid dtype for argument `{name}`. Expected a real tensor (floating, "
+            f"integer or bool). Received {name} of dtype {dtype}."
+        )
+    return dtype
+
+
+def op_compute_dtype(inputs_dtype, kernel_dtype):
+    """What the functional op computes in: the inputs' float dtype; for
+    integer or bool inputs the kernel's, or `floatx()` if that is not a float
+    either (as `keras.layers.Dense` computes integer inputs in its float
+    dtype). The kernel is never cast to an integer dtype."""
+    inputs_dtype = real_dtype(inputs_dtype, "inputs")
+    kernel_dtype = real_dtype(kernel_dtype, "kernel")
+    for dtype in (inputs_dtype, kernel_dtype):
+        if keras.backend.is_float_dtype(dtype):
+            return dtype
+    return keras.config.floatx()

@@ -129,17 +129,23 @@ class BaseConvTranspose(keras.layers.Layer):
 
     def call(self, inputs):
         self._input_channels(inputs.shape)
+        arguments.real_dtype(inputs.dtype, "inputs")
         outputs = dispatch.conv_transpose(
             inputs,
             self.kernel,
             self.bias,
             implementation=self.implementation,
             windows=self._windows,
+            dtype=self.compute_dtype,
             **self._settings,
         )
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs
+
+    def compute_output_spec(self, inputs):
+        arguments.real_dtype(inputs.dtype, "inputs")
+        return super().compute_output_spec(inputs)
 
     def compute_output_shape(self, input_shape):
         self._input_channels(input_shape)

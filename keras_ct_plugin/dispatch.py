@@ -13,7 +13,13 @@
   keras_ct_plugin.bench`, see docs/benchmark.md), "generic" last; on a
   backend without a module, "matmul" where it applies, else "generic".
 
-A backend module is imported on first use, and only the running backend's.
+Whatever the implementation, a call traced for an export format
+(`tracing.py`) runs the backend's `exported` instead: the format's own
+transposed-convolution op.
+
+Only the running backend's module is imported, with this module: Keras has
+imported that framework already, and an import inside a call would break a
+torch.compile graph.
 """
 
 import importlib
@@ -27,14 +33,21 @@ from keras_ct_plugin import shapes
 from keras_ct_plugin import subpixel
 
 IMPLEMENTATIONS = ("auto", "generic", "matmul", "subpixel", "native")
-_NATIVE_BACKENDS = ("tensorflow", "jax", "torch")
+_NATIVE_BACKENDS = ("tensorflow", "jax", "torch", "openvino")
 
 
-def _backend_module():
+def _import_backend_module():
     backend = keras.backend.backend()
     if backend not in _NATIVE_BACKENDS:
         return None
     return importlib.import_module(f"keras_ct_plugin.backends.{backend}")
+
+
+_BACKEND_MODULE = _import_backend_module()
+
+
+def _backend_module():
+    return _BACKEND_MODULE
 
 
 def why_not(implementation, windows, settings):
@@ -94,30 +107,48 @@ _PORTABLE_PATHS = {
 }
 
 
-def _empty(inputs, kernel, output_shape):
+def _is_empty(output_shape):
+    """Whether some axis, the batch included, has length 0; False while a
+    length is unknown or symbolic (traced), so that tracing never branches on
+    it. (TensorFlow's oneDNN convolutions return a wrongly shaped tensor for
+    an empty batch.)"""
+    return any(isinstance(n, int) and n == 0 for n in output_shape)
+
+
+def _empty(inputs, kernel, bias, output_shape):
     """Keras gives e.g. size 1, "same", output_padding=0 and an even kernel a
-    zero-length output; so do we, without a backend convolution. Zero times
+    zero-length output; so do we, without a backend convolution, as for an
+    empty batch. Zero times
     the operands keeps the result on the autodiff tape, so the gradients are
-    zeros rather than missing."""
-    connected = ops.cast(0, inputs.dtype) * (ops.sum(inputs) + ops.sum(kernel))
+    zeros rather than missing. (Adding the bias to the empty tensor instead
+    crashes OpenVINO.)"""
+    operands = ops.sum(inputs) + ops.sum(kernel)
+    if bias is not None:
+        operands = operands + ops.sum(bias)
+    connected = ops.cast(0, inputs.dtype) * operands
     return ops.zeros((ops.shape(inputs)[0],) + output_shape[1:], inputs.dtype) + connected
 
 
-def conv_transpose(inputs, kernel, bias=None, *, implementation, windows, **settings):
-    """The transposed convolution, plus `bias` (one per filter) if given. A
-    backend's `native` adds the bias itself, where it can fuse it."""
+def conv_transpose(inputs, kernel, bias=None, *, implementation, windows, dtype, **settings):
+    """The transposed convolution, plus `bias` (one per filter) if given,
+    computed in `dtype`. A backend's `native` and `exported` add the bias
+    themselves, where they can fuse it."""
+    inputs = ops.convert_to_tensor(inputs, dtype=dtype)
+    kernel = ops.convert_to_tensor(kernel, dtype=dtype)
+    if bias is not None:
+        bias = ops.convert_to_tensor(bias, dtype=dtype)
     output_shape = shapes.output_shape(
         inputs.shape, kernel.shape[-2], windows, settings["data_format"]
     )
+    if _is_empty(output_shape):
+        return _empty(inputs, kernel, bias, output_shape)
+    module = _backend_module()
+    export_format = module.export_format(inputs) if module else None
+    if export_format is not None:
+        return module.exported(inputs, kernel, bias, format=export_format, windows=windows,
+                               **settings)
     path = choose(implementation, windows, settings)
-    if 0 in output_shape[1:]:
-        outputs = _empty(inputs, kernel, output_shape)
-    elif path == "native":
-        inputs = ops.convert_to_tensor(inputs)
-        kernel = ops.convert_to_tensor(kernel, dtype=inputs.dtype)
-        if bias is not None:
-            bias = ops.convert_to_tensor(bias, dtype=inputs.dtype)
-        return _backend_module().native(inputs, kernel, bias, windows=windows, **settings)
-    else:
-        outputs = _PORTABLE_PATHS[path](inputs, kernel, windows=windows, **settings)
+    if path == "native":
+        return module.native(inputs, kernel, bias, windows=windows, **settings)
+    outputs = _PORTABLE_PATHS[path](inputs, kernel, windows=windows, **settings)
     return outputs if bias is None else add_bias(outputs, bias, settings["data_format"])

@@ -29,7 +29,7 @@ class ConvTranspose(keras.Operation):
                 self.settings,
                 _windows(kernel.shape, self.settings),
             ),
-            dtype=inputs.dtype,
+            dtype=arguments.op_compute_dtype(inputs.dtype, kernel.dtype),
         )
 
 
@@ -46,7 +46,8 @@ def _windows(kernel_shape, settings):
 
 def _dispatch(inputs, kernel, settings, windows):
     return dispatch.conv_transpose(
-        inputs, kernel, implementation="auto", windows=windows, **settings
+        inputs, kernel, implementation="auto", windows=windows,
+        dtype=arguments.op_compute_dtype(inputs.dtype, kernel.dtype), **settings
     )
 
 
@@ -92,7 +93,8 @@ def conv_transpose(
             group `g` feeds only output channel group `g`.
 
     Returns:
-        A tensor of rank N+2 with `filters` channels.
+        A tensor of rank N+2 with `filters` channels, in the inputs' float
+        dtype; integer and bool inputs are computed in the kernel's.
     """
     rank = len(kernel.shape) - 2
     settings = arguments.conv_transpose_settings(

@@ -37,11 +37,11 @@ class AxisWindow:
     def length(self, size):
         if size is None:
             return None
-        return (size - 1) * self.stride + self.tail
+        return _strided(size, self.stride, self.tail)
 
     def full_length(self, size):
         """Length of the full transposed convolution, before the window."""
-        return (size - 1) * self.stride + self.effective_kernel
+        return _strided(size, self.stride, self.effective_kernel)
 
     @property
     def crop_after(self):
@@ -58,6 +58,14 @@ class AxisWindow:
             and self.crop_before == 0
             and self.tail == self.stride
         )
+
+
+def _strided(size, stride, tail):
+    """`(size - 1) * stride + tail`, written with as few operations as
+    possible: `size` may be a tensor, and every operation is a node of an
+    exported graph."""
+    scaled = size if stride == 1 else size * stride
+    return scaled + (tail - stride) if tail != stride else scaled
 
 
 def effective_kernel_size(kernel_size, dilation_rate):

@@ -23,10 +23,10 @@ def layer_for(case, **kwargs):
     return LAYERS[case.rank](case.filters, case.kernel_size, **case.settings, **kwargs)
 
 
-def built_layer_for(case, seed):
+def built_layer_for(case, seed, **kwargs):
     """`layer_for(case)`, built, with uniform weights set from NumPy (a random
     initializer would cost JAX a compilation per weight shape)."""
-    layer = layer_for(case, kernel_initializer="zeros")
+    layer = layer_for(case, kernel_initializer="zeros", **kwargs)
     layer.build(case.input_shape)
     layer.set_weights([uniform(case.kernel_shape, seed), uniform((case.filters,), seed + 1)])
     return layer

@@ -59,7 +59,8 @@ def _function(case, path):
 
     def function(x, kernel, bias):
         return dispatch.conv_transpose(x, kernel, bias, implementation=path,
-                                       windows=case_windows, **case.settings)
+                                       windows=case_windows, dtype=case.dtype,
+                                       **case.settings)
 
     return layer, function
 
@@ -77,8 +78,10 @@ def test_path_forward(case, path):
     assert_matches_reference(function(x, kernel, None), reference_output(case, x, kernel))
 
 
-def _assert_gradients_match_reference(case, path, compile):
+def _assert_gradients_match_reference(case, path, compile, format=None):
     _, function = _function(case, path)
+    if format is not None:
+        function = _exported(function, format)
     x, kernel, bias = _operands(case)
     y_shape = reference_output(case, x, kernel).shape
     if 0 in y_shape:
@@ -120,6 +123,37 @@ def test_path_compiled(case, path):
 @pytest.mark.parametrize("case, path", COMPILED_PARAMS)
 def test_path_compiled_gradients(case, path):
     _assert_gradients_match_reference(case, path, compile=True)
+
+
+# The graph each backend traces for an export format (`tracing.py`); on
+# torch the "torch" form is also what torch.compile trains.
+EXPORT_FORMATS = {"tensorflow": ["onnx", "litert"], "jax": ["onnx"],
+                  "torch": ["torch", "litert"], "numpy": []}
+EXPORT_PARAMS = [pytest.param(case, format, id=f"{format}-{case.id}")
+                 for case in PATH_CASES for format in EXPORT_FORMATS[BACKEND]]
+
+
+def _exported(function, format):
+    def traced(*operands):
+        with ct.exporting(format):
+            return function(*operands)
+
+    return traced
+
+
+@pytest.mark.parametrize("case, format", EXPORT_PARAMS)
+def test_exported_forward(case, format):
+    _, function = _function(case, "auto")
+    function = _exported(function, format)
+    x, kernel, bias = _operands(case)
+    assert_matches_reference(function(x, kernel, bias), reference_output(case, x, kernel, bias))
+    assert_matches_reference(function(x, kernel, None), reference_output(case, x, kernel))
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="torch.compile trains the exported form")
+@pytest.mark.parametrize("case", PATH_CASES, ids=lambda c: c.id)
+def test_exported_gradients(case):
+    _assert_gradients_match_reference(case, "auto", compile=False, format="torch")
 
 
 def test_reference_gradient_is_the_adjoint():
@@ -171,14 +205,6 @@ def test_forced_native_without_native_path_raises():
             "implementation='native' cannot serve this layer: the numpy backend "
             "has no native path.")):
         ct.Conv2DTranspose(4, 3, implementation="native")
-
-
-@pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's native limits")
-def test_forced_native_with_dilation_raises_on_tensorflow():
-    with pytest.raises(ValueError, match=re.escape(
-            "TensorFlow's CPU transposed convolution does not support "
-            "dilation_rate > 1 (received dilation_rate=(2, 2))")):
-        ct.Conv2DTranspose(4, 3, dilation_rate=2, implementation="native")
 
 
 def test_unknown_implementation_is_rejected():

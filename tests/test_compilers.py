@@ -1,0 +1,150 @@
+"""Every path under the running backend's compilers and exporters, on inputs
+whose batch and spatial sizes change between calls, against the NumPy
+reference: torch.compile with dynamic shapes, torch.export with dynamic
+dims, jax.export with symbolic dims, tf.function with None dims, XLA, and
+`jit_compile=True` training."""
+
+import keras
+import numpy as np
+import pytest
+
+from cases import Case
+from helpers import assert_matches_reference
+from helpers import built_layer_for
+from helpers import path_params
+from keras_ct_plugin.conformance.operands import reference_output
+from keras_ct_plugin.conformance.operands import uniform
+
+BACKEND = keras.backend.backend()
+
+CASES = [
+    Case((2, 2), (2, 2), (1, 1), "valid", None, "channels_last", (3, 4)),
+    Case((3, 3), (2, 2), (1, 1), "same", (1, 1), "channels_last", (3, 4)),
+    Case((4, 4), (2, 2), (1, 1), "same", None, "channels_first", (3, 4)),
+    Case((3, 3), (1, 1), (1, 1), "same", None, "channels_last", (3, 4)),
+    Case((3,), (2,), (2,), ((1, 0),), (1,), "channels_last", (5,), groups=2, in_channels=4),
+    Case((3, 2, 2), (2, 1, 2), (1, 1, 1), "same", None, "channels_last", (2, 3, 2)),
+]
+# (batch, spatial scale): each call after the first changes both.
+SIZES = [(2, 1), (3, 2), (1, 3)]
+PARAMS = path_params(CASES)
+
+
+def _inputs(case, batch, scale):
+    spatial = tuple(n * scale for n in case.spatial)
+    shape = (batch, *spatial, case.in_channels) if case.data_format == "channels_last" else (
+        batch, case.in_channels, *spatial)
+    return uniform(shape, batch + scale)
+
+
+def _layer(case, path):
+    return built_layer_for(case, seed=5, implementation=path)
+
+
+def _expected(case, layer, x):
+    return reference_output(case, x, *(keras.ops.convert_to_numpy(w) for w in layer.weights))
+
+
+def _dynamic_input_shape(case):
+    """The input shape with the batch and every spatial size unknown."""
+    if case.data_format == "channels_last":
+        return (None,) * (case.rank + 1) + (case.in_channels,)
+    return (None, case.in_channels) + (None,) * case.rank
+
+
+needs = {b: pytest.mark.skipif(BACKEND != b, reason=f"{b}'s compilers")
+         for b in ("tensorflow", "jax", "torch")}
+
+
+def _check_sizes(case, layer, function):
+    for batch, scale in SIZES:
+        x = _inputs(case, batch, scale)
+        assert_matches_reference(function(x), _expected(case, layer, x))
+
+
+@needs["torch"]
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_torch_compile_dynamic(case):
+    """Every implementation compiles to the same graph: inside torch.compile
+    the layer hands inductor torch's own transposed convolution."""
+    import torch
+
+    layer = _layer(case, "auto")
+    compiled = torch.compile(layer, dynamic=True)
+    _check_sizes(case, layer, lambda x: compiled(torch.from_numpy(x)).detach())
+
+
+@needs["torch"]
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_torch_export_dynamic_dims(case):
+    import torch
+
+    layer = _layer(case, "auto")
+    x = torch.from_numpy(_inputs(case, *SIZES[1]))
+    dims = {axis: torch.export.Dim(f"axis_{axis}", min=2)
+            for axis, n in enumerate(_dynamic_input_shape(case)) if n is None}
+    program = torch.export.export(layer, (x,), dynamic_shapes=((dims,),), strict=False)
+    module = program.module()
+    for batch, scale in SIZES[1:]:
+        x = _inputs(case, batch * 2, scale)
+        assert_matches_reference(module(torch.from_numpy(x)).detach(), _expected(case, layer, x))
+
+
+@needs["jax"]
+@pytest.mark.parametrize("case, path", PARAMS)
+def test_jax_export_symbolic_dims(case, path):
+    import jax
+
+    layer = _layer(case, path)
+    weights = [w.value for w in layer.weights]
+
+    def forward(weights, x):
+        return layer.stateless_call(weights, [], x)[0]
+
+    names = iter("bhwd")
+    spec = ", ".join(next(names) if n is None else str(n) for n in _dynamic_input_shape(case))
+    symbolic = jax.ShapeDtypeStruct(jax.export.symbolic_shape(spec), "float32")
+    exported = jax.export.export(jax.jit(forward))(
+        [jax.ShapeDtypeStruct(w.shape, w.dtype) for w in weights], symbolic)
+    _check_sizes(case, layer, lambda x: exported.call(weights, x))
+
+
+@needs["jax"]
+@pytest.mark.parametrize("case, path", PARAMS)
+def test_jax_jit_retraces_per_shape(case, path):
+    import jax
+
+    layer = _layer(case, path)
+    weights = [w.value for w in layer.weights]
+    compiled = jax.jit(lambda weights, x: layer.stateless_call(weights, [], x)[0])
+    _check_sizes(case, layer, lambda x: compiled(weights, x))
+
+
+@needs["tensorflow"]
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+@pytest.mark.parametrize("case, path", PARAMS)
+def test_tf_function_with_unknown_dims(case, path, jit_compile):
+    import tensorflow as tf
+
+    layer = _layer(case, path)
+    signature = [tf.TensorSpec(_dynamic_input_shape(case), tf.float32)]
+    compiled = tf.function(layer, input_signature=signature, jit_compile=jit_compile)
+    _check_sizes(case, layer, compiled)
+
+
+@pytest.mark.skipif(BACKEND == "numpy", reason="the numpy backend does not train")
+def test_jit_compiled_fit_on_changing_sizes():
+    """One SGD step on each of two sizes; the model keeps predicting the
+    reference for its current weights (torch.compile, XLA on TF and JAX)."""
+    case = CASES[1]
+    layer = _layer(case, "auto")
+    model = keras.Sequential([keras.Input(_dynamic_input_shape(case)[1:]), layer])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse", jit_compile=True)
+    for batch, scale in SIZES[:2]:
+        x = _inputs(case, batch, scale)
+        target = np.zeros(_expected(case, layer, x).shape, "float32")
+        before = [keras.ops.convert_to_numpy(w).copy() for w in layer.weights]
+        model.fit(x, target, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+        assert any(np.abs(keras.ops.convert_to_numpy(w) - b).max() > 0
+                   for w, b in zip(layer.weights, before))
+        assert_matches_reference(model.predict(x, verbose=0), _expected(case, layer, x))

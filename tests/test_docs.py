@@ -1,0 +1,33 @@
+"""The worked examples of the docs run as written."""
+
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import keras
+import pytest
+
+DOCS = pathlib.Path(__file__).parent.parent / "docs"
+
+
+def _example(document, heading):
+    text = (DOCS / document).read_text()
+    section = text[text.index(heading):]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="the example trains on JAX")
+def test_jax_to_onnx_example(tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("jax2onnx")
+    script = tmp_path / "example.py"
+    script.write_text(_example("deployment.md", "## Worked example"))
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                            text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    shape, difference = result.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    assert shape == "(5, 32, 32, 3)"
+    assert float(difference) < 1e-5
