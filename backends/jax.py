@@ -1,13 +1,14 @@
-"""JAX paths: XLA's convolution forward, with a gradient that avoids it.
+"""JAX paths that never run XLA's input-dilated convolution with a stride.
 
-XLA on CPU computes the kernel gradient of an input-dilated convolution with a
-dilated-window convolution, which is pathologically slow. With a stride above
-1, `native` supplies its own VJP: the input gradient is a strided forward
-convolution of the upstream gradient, the kernel gradient one matmul per
-kernel tap over strided slices. Its forward is the sub-pixel decomposition
-(`subpixel.py`) where that serves (every kernel a multiple of its stride);
-elsewhere `lax.conv_general_dilated` with `lhs_dilation`. At
-stride 1 it is a plain convolution, and JAX's own gradient is fast.
+On CPU XLA runs an input-dilated convolution slowly (1.6 s for jax#31662's
+3-D case, where torch takes 7 ms), and its kernel gradient, a dilated-window
+convolution, slower still. With a stride above 1, `native` computes the
+forward as the sub-pixel decomposition (`subpixel.py`) where every kernel is
+a multiple of its stride, else as one matmul plus col2im (`col2im.py`), and
+supplies its own VJP, the adjoint algorithm: the upstream gradient's im2col
+columns times the kernel (input gradient) and times the input (kernel
+gradient), two matmuls. At stride 1 it is a plain convolution, and JAX's own
+gradient is fast.
 """
 
 import itertools
@@ -17,9 +18,9 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from keras_ct_plugin import tracing
-from keras_ct_plugin import shapes
+from keras_ct_plugin import col2im
 from keras_ct_plugin import subpixel
+from keras_ct_plugin import tracing
 
 
 def why_not(path, windows, settings):
@@ -49,7 +50,8 @@ def _conv_transpose(x, kernel, windows, data_format, groups):
 def _forward(x, kernel, windows, data_format, groups):
     if subpixel.applies(windows, groups):
         return subpixel.conv_transpose(x, kernel, windows=windows, data_format=data_format)
-    return _input_dilated(x, kernel, windows, data_format, groups)
+    return col2im.conv_transpose(x, kernel, windows=windows, data_format=data_format,
+                                 groups=groups)
 
 
 def _input_dilated(x, kernel, windows, data_format, groups):
@@ -73,52 +75,47 @@ def _forward_with_residuals(x, kernel, windows, data_format, groups):
     return _forward(x, kernel, windows, data_format, groups), (x, kernel)
 
 
-def _split_channels(a, axis, groups):
-    """Channel axis `axis` of length C as two axes (groups, C // groups)."""
-    return a.reshape(a.shape[:axis] + (groups, a.shape[axis] // groups) + a.shape[axis + 1:])
+def _im2col(full, windows, sizes):
+    """channels_last `full` (N, full..., F) as (N, n..., taps, F): each
+    kernel tap's strided slice, the rows each input position reached."""
+    slices = []
+    for tap in itertools.product(*(range(w.kernel_size) for w in windows)):
+        start, limit, step = [0] * full.ndim, list(full.shape), [1] * full.ndim
+        for axis, (j, w, n) in enumerate(zip(tap, windows, sizes), start=1):
+            start[axis] = j * w.dilation
+            limit[axis] = start[axis] + (n - 1) * w.stride + 1
+            step[axis] = w.stride
+        slices.append(lax.slice(full, start, limit, step))
+    return jnp.stack(slices, axis=len(windows) + 1)
 
 
 def _backward(windows, data_format, groups, residuals, upstream):
+    """The adjoint algorithm (GEMM + im2col): the upstream gradient placed in
+    the full transposed convolution, its taps' slices as columns, and two
+    matmuls, one for the input gradient, one for the kernel's."""
     x, kernel = residuals
     rank = len(windows)
-    lhs, spatial = _specs(rank, data_format)
-    axes = shapes.spatial_axes(rank, data_format)
-    sizes = [x.shape[a] for a in axes]
-    # The upstream gradient placed in the full transposed convolution.
-    config = [(0, 0, 0)] * upstream.ndim
-    for axis, w in zip(axes, windows):
-        config[axis] = (w.crop_before, w.crop_after, 0)
+    if data_format == "channels_first":
+        x, upstream = jnp.moveaxis(x, 1, -1), jnp.moveaxis(upstream, 1, -1)
+    config = [(0, 0, 0)] + [(w.crop_before, w.crop_after, 0) for w in windows] + [(0, 0, 0)]
     full = lax.pad(upstream, jnp.zeros((), upstream.dtype), config)
-    dilations = tuple(w.dilation for w in windows)
-    strides = tuple(w.stride for w in windows)
-    filters, per_group = kernel.shape[rank:]
-    # (k, filters, C / groups) as (k, filters / groups, C): grouped "IO".
-    kernel_io = jnp.swapaxes(_split_channels(kernel, rank, groups), rank, rank + 1)
-    dx = lax.conv_general_dilated(
-        full,
-        kernel_io.reshape(kernel.shape[:rank] + (filters // groups, groups * per_group)),
-        window_strides=strides,
-        padding="VALID",
-        rhs_dilation=dilations,
-        dimension_numbers=(lhs, spatial + "IO", lhs),
-        feature_group_count=groups,
-    )
-    channel = x.ndim - 1 if data_format == "channels_last" else 1
-    x_split = _split_channels(x, channel, groups)
-    summed = [a for a in range(x.ndim + 1) if a not in (channel, channel + 1)]
-    taps = []
-    for tap in itertools.product(*(range(k) for k in kernel.shape[:rank])):
-        start = [0] * full.ndim
-        limit = list(full.shape)
-        step = [1] * full.ndim
-        for axis, j, d, s, n in zip(axes, tap, dilations, strides, sizes):
-            start[axis], limit[axis], step[axis] = j * d, j * d + (n - 1) * s + 1, s
-        g_tap = _split_channels(lax.slice(full, start, limit, step), channel, groups)
-        taps.append(
-            lax.dot_general(g_tap, x_split, ((summed, summed), ((channel,), (channel,))))
-        )
-    dkernel = jnp.stack(taps).reshape(kernel.shape)
-    return dx.astype(x.dtype), dkernel.astype(kernel.dtype)
+    cols = _im2col(full, windows, x.shape[1:-1])
+    *size, filters, per_group = kernel.shape
+    taps = cols.shape[rank + 1]
+    rows = cols.reshape(-1, taps, groups, filters // groups)
+    columns = kernel.reshape(taps, groups, filters // groups, per_group)
+    x_rows = x.reshape(-1, groups, per_group)
+    if groups == 1:
+        rows, columns = rows.reshape(rows.shape[0], -1), columns.reshape(-1, per_group)
+        dx = rows @ columns
+        dkernel = rows.T @ x_rows.reshape(-1, per_group)
+    else:
+        dx = jnp.einsum("mtgf,tgfc->mgc", rows, columns)
+        dkernel = jnp.einsum("mtgf,mgc->tgfc", rows, x_rows)
+    dx = dx.reshape(x.shape)
+    if data_format == "channels_first":
+        dx = jnp.moveaxis(dx, -1, 1)
+    return dx.astype(x.dtype), dkernel.reshape(kernel.shape).astype(kernel.dtype)
 
 
 _conv_transpose.defvjp(_forward_with_residuals, _backward)

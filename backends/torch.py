@@ -90,16 +90,19 @@ def _tiled(inputs, kernel, bias, windows):
     return blocks.reshape(shapes.output_shape(inputs.shape, filters, windows, "channels_last"))
 
 
+# Explicit, non-negative axes: the TorchScript ONNX exporter writes
+# `movedim(-1, 1)` as a Transpose with perm (0, -1, 1, ...), which onnxruntime
+# rejects.
+_TO_CHANNELS_FIRST = {rank: (0, rank + 1, *range(1, rank + 1)) for rank in (1, 2, 3)}
+_TO_CHANNELS_LAST = {rank: (0, *range(2, rank + 2), 1) for rank in (1, 2, 3)}
+
+
 def _channels_first(x):
-    """Explicit, non-negative axes: the TorchScript ONNX exporter writes
-    `movedim(-1, 1)` as a Transpose with perm (0, -1, 1, ...), which
-    onnxruntime rejects."""
-    rank = x.ndim - 2
-    return x.permute(0, rank + 1, *range(1, rank + 1))
+    return x.permute(_TO_CHANNELS_FIRST[x.ndim - 2])
 
 
 def _channels_last(y):
-    return y.permute(0, *range(2, y.ndim), 1)
+    return y.permute(_TO_CHANNELS_LAST[y.ndim - 2])
 
 
 def _tflite_pads(window):

@@ -10,6 +10,7 @@ DIR/report.md and DIR/report.json, and exits 1 if any plugin check failed.
 """
 
 import argparse
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -20,7 +21,6 @@ import sys
 import tempfile
 import threading
 
-import keras
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -82,11 +82,9 @@ def _follow(progress, task, stdout):
 
 
 def _versions(backends):
-    found = [f"keras {keras.__version__}"]
-    for name in backends:
-        if name != "numpy":
-            found.append(f"{name} {importlib.import_module(name).__version__}")
-    return ", ".join(found)
+    """From the installed distributions: this process imports no framework."""
+    return ", ".join(f"{name} {importlib.metadata.version(name)}"
+                     for name in ("keras", *backends) if name != "numpy")
 
 
 def rich_table(table, backends):
@@ -102,7 +100,8 @@ def rich_table(table, backends):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=f"python -m {__package__}",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--out", default="conformance-report")
     args = parser.parse_args(argv)

@@ -57,7 +57,6 @@ class ExportModel:
 
 MODELS = (
     ExportModel("1-D k2 s2 relu", (8, 3), ((1, 4, 2, dict(strides=2, activation="relu")),)),
-    ExportModel("1-D k4 s2 same", (8, 3), ((1, 4, 4, dict(strides=2, padding="same")),)),
     ExportModel("2-D k2 s2 relu", (6, 5, 3), ((2, 4, 2, dict(strides=2, activation="relu")),)),
     ExportModel("2-D k3 s2 same op1", (6, 5, 3),
                 ((2, 4, 3, dict(strides=2, padding="same", output_padding=1)),)),

@@ -106,7 +106,7 @@ def _run_case(tally, outputs, subject, case):
         if reason:
             tally.excuse(name, case.id, reason)
         else:
-            tally.attempt(name, case.id, family["check"], prepared)
+            tally.attempt(name, case.id, getattr(checks, family["check"]), prepared)
 
 
 def _migrate(tally, case):

@@ -159,44 +159,35 @@ def _layout(rank, data_format):
     return f"(batch, channels, {spatial})"
 
 
+def _invalid_input_shape(shape, rank, data_format, detail):
+    return ValueError(
+        f"Invalid shape for argument `inputs`. Expected a {rank + 2}-D input of shape "
+        f"{_layout(rank, data_format)} for data_format={data_format!r}{detail}. "
+        f"Received inputs with shape {shape}."
+    )
+
+
 def input_channels(shape, rank, data_format, expected_channels=None, groups=1):
     """Check an input shape; return its (known) channel count, a multiple of
-    `groups`."""
+    `groups`. (Runs at every call: the messages are built only on error.)"""
     shape = tuple(shape)
-    expected = (
-        f"a {rank + 2}-D input of shape {_layout(rank, data_format)} "
-        f"for data_format={data_format!r}"
-    )
     if len(shape) != rank + 2:
-        raise ValueError(
-            f"Invalid shape for argument `inputs`. Expected {expected}. "
-            f"Received inputs with shape {shape}."
-        )
+        raise _invalid_input_shape(shape, rank, data_format, "")
     channels = shape[-1 if data_format == "channels_last" else 1]
     if channels is None:
-        raise ValueError(
-            f"Invalid shape for argument `inputs`. Expected {expected}, with "
-            f"a known channel dimension. Received inputs with shape {shape}."
-        )
+        raise _invalid_input_shape(shape, rank, data_format, ", with a known channel dimension")
     if expected_channels is not None and channels != expected_channels:
         per_group = f", {groups} groups of {expected_channels // groups}," if groups > 1 else ""
-        raise ValueError(
-            f"Invalid shape for argument `inputs`. Expected {expected}, with "
-            f"{expected_channels} channels{per_group} to match the kernel. "
-            f"Received inputs with shape {shape}."
-        )
+        raise _invalid_input_shape(
+            shape, rank, data_format,
+            f", with {expected_channels} channels{per_group} to match the kernel")
     if channels % groups:
-        raise ValueError(
-            f"Invalid shape for argument `inputs`. Expected {expected}, with "
-            f"a channel count divisible by groups={groups}. Received inputs "
-            f"with shape {shape}."
-        )
+        raise _invalid_input_shape(
+            shape, rank, data_format,
+            f", with a channel count divisible by groups={groups}")
     spatial = shape[1:-1] if data_format == "channels_last" else shape[2:]
     if any(n is not None and n < 1 for n in spatial):
-        raise ValueError(
-            f"Invalid shape for argument `inputs`. Expected {expected}, with "
-            f"every spatial size >= 1. Received inputs with shape {shape}."
-        )
+        raise _invalid_input_shape(shape, rank, data_format, ", with every spatial size >= 1")
     return channels
 
 

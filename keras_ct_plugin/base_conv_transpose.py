@@ -90,6 +90,8 @@ class BaseConvTranspose(keras.layers.Layer):
                 f"implementation={implementation!r} cannot serve this layer: "
                 f"{reason}. Use implementation='auto' to let the layer choose."
             )
+        # The settings are static: the path is chosen once.
+        self._serving_path = dispatch.choose(self.implementation, self._windows, settings)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(
@@ -129,12 +131,13 @@ class BaseConvTranspose(keras.layers.Layer):
 
     def call(self, inputs):
         self._input_channels(inputs.shape)
-        arguments.real_dtype(inputs.dtype, "inputs")
+        if keras.backend.standardize_dtype(inputs.dtype) != self.compute_dtype:
+            arguments.real_dtype(inputs.dtype, "inputs")
         outputs = dispatch.conv_transpose(
             inputs,
             self.kernel,
             self.bias,
-            implementation=self.implementation,
+            implementation=self._serving_path,
             windows=self._windows,
             dtype=self.compute_dtype,
             **self._settings,

@@ -6,6 +6,8 @@
 - "subpixel": one stride-1 convolution plus depth-to-space (`subpixel.py`),
   on every backend, for dilation 1, one group, some stride above 1 and
   kernels that are multiples of their strides.
+- "col2im": one matmul plus col2im (`col2im.py`), on every backend, for every
+  setting.
 - "native": the running backend's own transposed convolution
   (`backends/<backend>.py`): TensorFlow, JAX and PyTorch have one.
 - "auto": the first path that serves the call in the running backend's
@@ -27,12 +29,13 @@ import importlib
 import keras
 from keras import ops
 
+from keras_ct_plugin import col2im
 from keras_ct_plugin import generic
 from keras_ct_plugin import matmul
 from keras_ct_plugin import shapes
 from keras_ct_plugin import subpixel
 
-IMPLEMENTATIONS = ("auto", "generic", "matmul", "subpixel", "native")
+IMPLEMENTATIONS = ("auto", "generic", "matmul", "subpixel", "col2im", "native")
 _NATIVE_BACKENDS = ("tensorflow", "jax", "torch", "openvino")
 
 
@@ -52,7 +55,7 @@ def _backend_module():
 
 def why_not(implementation, windows, settings):
     """`None` if `implementation` can serve the call, else the reason."""
-    if implementation in ("auto", "generic"):
+    if implementation in ("auto", "generic", "col2im"):
         return None
     if implementation == "matmul":
         if matmul.applies(windows, settings["groups"]):
@@ -101,6 +104,7 @@ def add_bias(outputs, bias, data_format):
 
 
 _PORTABLE_PATHS = {
+    "col2im": col2im.conv_transpose,
     "generic": generic.conv_transpose,
     "matmul": matmul.conv_transpose,
     "subpixel": subpixel.conv_transpose,
@@ -129,19 +133,32 @@ def _empty(inputs, kernel, bias, output_shape):
     return ops.zeros((ops.shape(inputs)[0],) + output_shape[1:], inputs.dtype) + connected
 
 
+def _in_dtype(x, dtype):
+    """`x` as a tensor of `dtype`, converted only where it is not one: an
+    eager torch layer pays for each conversion on every call."""
+    if isinstance(x, keras.Variable):
+        if x.dtype == dtype:
+            return x.value
+        x = x.value
+    if ops.is_tensor(x) and keras.backend.standardize_dtype(x.dtype) == dtype:
+        return x
+    return ops.convert_to_tensor(x, dtype=dtype)
+
+
 def conv_transpose(inputs, kernel, bias=None, *, implementation, windows, dtype, **settings):
     """The transposed convolution, plus `bias` (one per filter) if given,
     computed in `dtype`. A backend's `native` and `exported` add the bias
     themselves, where they can fuse it."""
-    inputs = ops.convert_to_tensor(inputs, dtype=dtype)
-    kernel = ops.convert_to_tensor(kernel, dtype=dtype)
+    inputs = _in_dtype(inputs, dtype)
+    kernel = _in_dtype(kernel, dtype)
     if bias is not None:
-        bias = ops.convert_to_tensor(bias, dtype=dtype)
-    output_shape = shapes.output_shape(
-        inputs.shape, kernel.shape[-2], windows, settings["data_format"]
-    )
-    if _is_empty(output_shape):
-        return _empty(inputs, kernel, bias, output_shape)
+        bias = _in_dtype(bias, dtype)
+    if inputs.shape[0] == 0 or any(w.tail <= 0 for w in windows):
+        # An empty output, or (with a negative `tail`) a crop too large.
+        output_shape = shapes.output_shape(
+            inputs.shape, kernel.shape[-2], windows, settings["data_format"])
+        if _is_empty(output_shape):
+            return _empty(inputs, kernel, bias, output_shape)
     module = _backend_module()
     export_format = module.export_format(inputs) if module else None
     if export_format is not None:

@@ -31,8 +31,9 @@ _ARGS = """
         implementation: `"auto"` (default) picks the fastest path that serves
             the call on the running backend; `"generic"` (keras.ops only),
             `"matmul"` (kernel == strides, no overlap), `"subpixel"`
-            (kernels that are multiples of their strides) or `"native"` (the
-            backend's own ops) force one, and raise if it cannot serve.
+            (kernels that are multiples of their strides), `"col2im"` (one
+            matmul plus col2im) or `"native"` (the backend's own ops) force
+            one, and raise if it cannot serve.
         **kwargs: `name`, `dtype`, `trainable` and the other base-layer
             arguments.
 

@@ -1,9 +1,10 @@
-"""python -m keras_ct_plugin.bench [--backends tensorflow,jax,torch] [--repeats N]
+"""python -m keras_ct_plugin.bench [--backends tensorflow,jax,torch] [--repeats N] [--out DIR]
 
 Times the plugin's Conv2DTranspose against keras.layers.Conv2DTranspose on
 each installed backend, each backend in its own process, and writes
-docs/bench.json and docs/bench.png. Ratios above 1 mean the plugin is faster
-(or, for memory, uses less).
+DIR/bench.json and DIR/bench.png (default DIR: bench-report/ in the current
+directory). Ratios above 1 mean the plugin is faster (or, for memory, uses
+less).
 """
 
 import argparse
@@ -21,7 +22,6 @@ from rich.table import Table
 
 from keras_ct_plugin.bench.workloads import WORKLOADS
 
-DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs"
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
@@ -127,18 +127,22 @@ def plot(results, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=f"python -m {__package__}",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--repeats", type=int, default=7,
                         help="rounds at least; small workloads get more, up to 2 s")
+    parser.add_argument("--out", default="bench-report",
+                        help="folder for bench.json and bench.png")
     args = parser.parse_args(argv)
     backends = [b for b in args.backends.split(",") if importlib.util.find_spec(b)]
     results = measure(backends, args.repeats)
-    DOCS.mkdir(exist_ok=True)
-    (DOCS / "bench.json").write_text(json.dumps(results, indent=2))
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(results, indent=2))
     Console(width=160).print(table(results))
-    plot(results, DOCS / "bench.png")
-    print(f"wrote {DOCS / 'bench.json'} and {DOCS / 'bench.png'}")
+    plot(results, out / "bench.png")
+    print(f"wrote {out / 'bench.json'} and {out / 'bench.png'}")
 
 
 if __name__ == "__main__":
