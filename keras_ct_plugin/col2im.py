@@ -17,6 +17,7 @@ Serves every setting (groups through one einsum).
 """
 
 import itertools
+import math
 
 from keras import ops
 
@@ -54,7 +55,8 @@ def conv_transpose(inputs, kernel, *, windows, data_format, groups, **_):
     # One axis of taps, unstacked: the gradient then stacks the taps' slices
     # (im2col) in one concatenation, where indexing each tap would pad each
     # tap's gradient back to the whole of `blocks`.
-    blocks = ops.unstack(ops.reshape(blocks, [*shape[:rank + 1], -1, shape[-1]]),
+    taps = math.prod(w.kernel_size for w in windows)
+    blocks = ops.unstack(ops.reshape(blocks, [*shape[:rank + 1], taps, shape[-1]]),
                          axis=rank + 1)
     places = [_tap_places(w) for w in windows]
     longest = [max(shift for _, shift in p) for p in places]
