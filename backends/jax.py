@@ -32,7 +32,24 @@ def export_format(inputs):
     return None if format == "tf_saved_model" else format
 
 
+def as_constant(compute):
+    """Evaluated at trace time where the weights are concrete (jax2onnx
+    closes over them); traced otherwise."""
+    with jax.ensure_compile_time_eval():
+        return compute()
+
+
+def _device_type():
+    return "gpu" if jax.default_backend() in ("gpu", "cuda", "rocm") else jax.default_backend()
+
+
+DEVICE = _device_type()
+
+
 def preference(windows, settings):
+    if DEVICE != "cpu":
+        # Unmeasured there: the backend's own transposed convolution (below).
+        return ("native",)
     return ("matmul", "native")
 
 
@@ -123,7 +140,10 @@ _conv_transpose.defvjp(_forward_with_residuals, _backward)
 
 @partial(jax.jit, static_argnums=(3, 4, 5))
 def _native(inputs, kernel, bias, windows, data_format, groups):
-    if all(w.stride == 1 for w in windows):
+    if DEVICE != "cpu" or all(w.stride == 1 for w in windows):
+        # On a GPU, XLA maps an input-dilated convolution whose kernel is an
+        # HLO reverse (`jnp.flip`) and whose window stride is 1 to cuDNN's
+        # backward-data, and its gradients to cuDNN too (conv_rewriter.cc).
         y = _input_dilated(inputs, kernel, windows, data_format, groups)
     else:
         y = _conv_transpose(inputs, kernel, windows, data_format, groups)

@@ -43,7 +43,20 @@ def export_format(inputs):
     return tracing.traced_format(not tf.executing_eagerly())
 
 
+def as_constant(compute):
+    """Evaluated eagerly, outside the function being traced."""
+    with tf.init_scope():
+        value = compute()
+    return tf.constant(value)
+
+
+DEVICE = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+
+
 def preference(windows, settings):
+    if DEVICE != "cpu":
+        # Unmeasured there: TF's transposed convolution (cuDNN).
+        return ("native",)
     if all(w.stride == 1 for w in windows) and settings["groups"] == 1:
         # A stride-1 transposed convolution is a plain convolution, which TF
         # runs faster than its transposed one; "generic" computes it so.
@@ -184,7 +197,8 @@ def _in_nhwc(compute, inputs, kernel, bias, data_format):
 
 def native(inputs, kernel, bias, *, windows, strides, padding, data_format, groups, **_):
     def compute(x, kernel):
-        if subpixel.applies(windows, groups) and any(w.kernel_size > w.stride for w in windows):
+        if (DEVICE == "cpu" and subpixel.applies(windows, groups)
+                and any(w.kernel_size > w.stride for w in windows)):
             return _subpixel(x, kernel, windows)
         return _transposed(x, kernel, windows, strides, padding, groups)
 

@@ -50,6 +50,10 @@ def export_format(inputs):
     return tracing.traced_format(traced) or ("graph" if traced else None)
 
 
+# Keras puts tensors on the GPU when torch sees one.
+DEVICE = "gpu" if torch.cuda.is_available() else "cpu"
+
+
 def preference(windows, settings):
     return ("native",)
 
@@ -164,7 +168,7 @@ def _in_channels_first(compute, inputs, data_format, contiguous=False):
 
 def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format, groups,
            **_):
-    if data_format == "channels_last" and matmul.applies(windows, groups):
+    if DEVICE == "cpu" and data_format == "channels_last" and matmul.applies(windows, groups):
         return _tiled(inputs, kernel, bias, windows)
     weight = _torch_weight(kernel, groups)
     return _in_channels_first(

@@ -186,3 +186,51 @@ def migration(p_builtin, plugin_layer_type):
         raise AssertionError(f"migrated model has layers {kinds}")
     y = to_float32(migrated(p_builtin.x))
     assert_close(y, p_builtin.expected, p_builtin.case.dtype, "migrated vs reference")
+
+
+LORA_RANK, LORA_ALPHA = 2, 3.0
+
+
+def lora(p):
+    """The plugin's layer with LoRA enabled (rank 2, alpha 3, random
+    adapters) computes with `kernel + alpha / rank * a @ b`: forward, and
+    where the backend has autodiff, gradients with respect to the input, the
+    adapters and the bias, against the reference on that kernel."""
+    case = p.case
+    layer = type(p.layer).from_config(
+        {**p.layer.get_config(), "lora_rank": LORA_RANK, "lora_alpha": LORA_ALPHA})
+    layer.build(case.input_shape)
+    layer._kernel.assign(p.layer.kernel)
+    if case.use_bias:
+        layer.bias.assign(p.layer.bias)
+    layer.lora_kernel_a.assign(uniform(layer.lora_kernel_a.shape, 4) / 2)
+    layer.lora_kernel_b.assign(uniform(layer.lora_kernel_b.shape, 5) / 2)
+    a, b = (to_float32(v).astype("float64") for v in (layer.lora_kernel_a, layer.lora_kernel_b))
+    scale = LORA_ALPHA / LORA_RANK
+    effective = p.operands[1].astype("float64") + scale * (a @ b)
+    pre = reference_output(case, p.operands[0], effective, *p.operands[2:])
+    assert_close(to_float32(layer(p.x)), ACTIVATIONS[case.activation][0](pre), case.dtype,
+                 "forward with LoRA")
+    if keras.backend.backend() in ("numpy", "openvino"):
+        return
+    upstream = uniform(pre.shape, 3)
+    upstream_pre = upstream * ACTIVATIONS[case.activation][1](pre)
+    frozen = [v.value for v in layer.non_trainable_variables]
+
+    def function(x, *weights):
+        return layer.stateless_call(list(weights), frozen, x)[0]
+
+    trainable = layer.trainable_variables
+    names = ["input"] + [v.path.split("/")[-1] for v in trainable]
+    actual = dict(zip(names, vjp(function, p.operands[0], *[to_float32(v) for v in trainable],
+                                 upstream, dtype=case.dtype)))
+    dx, dkernel = reference.conv_transpose_vjp(p.operands[0], effective, upstream_pre,
+                                               **case.settings)
+    expected = {"input": dx, "lora_kernel_a": scale * dkernel @ b.T,
+                "lora_kernel_b": scale * a.reshape(-1, LORA_RANK).T
+                @ dkernel.reshape(-1, dkernel.shape[-1])}
+    if case.use_bias:
+        axes = tuple(a for a in range(upstream.ndim) if a != _channel_axis(case) % upstream.ndim)
+        expected["bias"] = upstream_pre.sum(axis=axes)
+    for name, value in expected.items():
+        assert_close(actual[name], value, case.dtype, f"gradient with respect to {name}")

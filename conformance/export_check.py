@@ -52,12 +52,14 @@ def cell(spec, subject, format, backend, directory):
         errors = [_relative_error(export_formats.run(format, path, x), y)
                   for x, y in zip(inputs, expected)]
         ops = export_formats.ops(format, path)
+        every_op = export_formats.ops(format, path, data_path=False)
     except Exception as error:  # noqa: BLE001 - reported per cell
         return {"status": "runtime fails", "error": describe(error)}
     transposed = sum(op in export_formats.TRANSPOSED_OPS[format] for op in ops)
     return {"status": "ok" if max(errors) <= RELATIVE_TOLERANCE else "wrong",
             "error": None, "max_rel_error": max(errors), "nodes": len(ops),
-            "transposed": transposed, "shapes": [list(s) for s in shapes]}
+            "transposed": transposed, "all_ops": len(every_op),
+            "shapes": [list(s) for s in shapes]}
 
 
 def run(progress):

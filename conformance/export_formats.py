@@ -103,9 +103,7 @@ def run(format, path, x):
 
 def _on_data_path(nodes, sources):
     """The kinds of the nodes that depend on `sources`; `nodes`: (kind,
-    inputs, outputs) in topological order. Ops that only transform weights
-    are left out: every runtime folds them into constants when it loads the
-    artifact."""
+    inputs, outputs) in topological order."""
     reached, kinds = set(sources), []
     for kind, inputs, outputs in nodes:
         if reached.intersection(inputs):
@@ -114,27 +112,32 @@ def _on_data_path(nodes, sources):
     return kinds
 
 
-def ops(format, path):
-    """The names of the artifact's compute ops on the path from its input to
-    its output: inputs, outputs, constants, variable reads and ops on weights
-    alone left out."""
+def ops(format, path, data_path=True):
+    """The names of the artifact's compute ops (inputs, outputs, constants
+    and variable reads left out); with `data_path`, only those on the path
+    from its input to its output: ops on weights alone, which every runtime
+    folds into constants when it loads the artifact, left out too. (LiteRT
+    and SavedModel artifacts list every op either way.)"""
     if format == "onnx":
         import onnx
 
         graph = onnx.load(path).graph
         weights = {t.name for t in graph.initializer}
-        return _on_data_path(
-            [(n.op_type, list(n.input), list(n.output)) for n in graph.node],
-            [i.name for i in graph.input if i.name not in weights])
+        nodes = [(n.op_type, list(n.input), list(n.output)) for n in graph.node]
+        if not data_path:
+            return [kind for kind, _, _ in nodes]
+        return _on_data_path(nodes, [i.name for i in graph.input if i.name not in weights])
     if format == "openvino":
         import openvino
 
         model = openvino.Core().read_model(path)
         nodes = [(op.get_type_name(), [i.get_source_output().get_node().get_friendly_name()
                                        for i in op.inputs()], [op.get_friendly_name()])
-                 for op in model.get_ordered_ops()]
-        kinds = _on_data_path(nodes, [p.get_friendly_name() for p in model.get_parameters()])
-        return [kind for kind in kinds if kind != "Result"]
+                 for op in model.get_ordered_ops()
+                 if op.get_type_name() not in ("Parameter", "Result", "Constant")]
+        if not data_path:
+            return [kind for kind, _, _ in nodes]
+        return _on_data_path(nodes, [p.get_friendly_name() for p in model.get_parameters()])
     if format == "litert":
         from ai_edge_litert.interpreter import Interpreter
 
@@ -151,6 +154,9 @@ def ops(format, path):
         program = torch.export.load(path)
         inputs = [spec.arg.name for spec in program.graph_signature.input_specs
                   if spec.kind == torch.export.graph_signature.InputKind.USER_INPUT]
-        return _on_data_path([(str(n.target), [a.name for a in n.all_input_nodes], [n.name])
-                              for n in program.graph.nodes if n.op == "call_function"], inputs)
+        nodes = [(str(n.target), [a.name for a in n.all_input_nodes], [n.name])
+                 for n in program.graph.nodes if n.op == "call_function"]
+        if not data_path:
+            return [kind for kind, _, _ in nodes]
+        return _on_data_path(nodes, inputs)
     raise ValueError(f"unknown format {format!r}")

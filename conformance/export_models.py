@@ -32,13 +32,20 @@ class ExportModel:
         layers = [getattr(module, f"Conv{rank}DTranspose")(
                       filters, kernel_size, bias_initializer="glorot_uniform", **settings)
                   for rank, filters, kernel_size, settings in self.layers]
-        if not self.functional:
-            return keras.Sequential([keras.Input(self.input_shape), *layers])
-        inputs = keras.Input(self.input_shape)
-        x = inputs
+        if self.functional:
+            inputs = keras.Input(self.input_shape)
+            x = inputs
+            for layer in layers:
+                x = layer(x)
+            model = keras.Model(inputs, x)
+        else:
+            model = keras.Sequential([keras.Input(self.input_shape), *layers])
         for layer in layers:
-            x = layer(x)
-        return keras.Model(inputs, x)
+            if getattr(layer, "lora_enabled", False):
+                # Trained adapters: B starts at zero.
+                layer.lora_kernel_b.assign(keras.random.uniform(layer.lora_kernel_b.shape,
+                                                                -0.5, 0.5, seed=1))
+        return model
 
     @property
     def dynamic_axes(self):
@@ -55,6 +62,7 @@ class ExportModel:
         return shapes
 
 
+LORA = "2-D k3 s2 same op1, LoRA rank 2"
 MODELS = (
     ExportModel("1-D k2 s2 relu", (8, 3), ((1, 4, 2, dict(strides=2, activation="relu")),)),
     ExportModel("2-D k2 s2 relu", (6, 5, 3), ((2, 4, 2, dict(strides=2, activation="relu")),)),
@@ -76,7 +84,11 @@ MODELS = (
                 plugin_only=True),
     ExportModel("2-D dilation 2 + strides 2", (6, 5, 3),
                 ((2, 4, 3, dict(strides=2, dilation_rate=2)),), plugin_only=True, plain=False),
+    ExportModel(LORA, (6, 5, 3),
+                ((2, 4, 3, dict(strides=2, padding="same", output_padding=1, lora_rank=2)),),
+                plugin_only=True),
 )
 # The plain model that the plugin-only settings are compared with: where it
-# exports, they must too.
+# exports, they must too. The LoRA model is it with LoRA enabled: its
+# artifact must have no more ops than the baseline's (the adapters merged).
 BASELINE = "2-D k3 s2 same op1"

@@ -18,6 +18,8 @@ FAMILIES = {
                            autodiff=True),
     "mode: predict": dict(check="predict", every=30),
     "mode: fit one step": dict(check="fit_one_step", every=30, autodiff=True),
+    # Forward everywhere, gradients where the backend has autodiff.
+    "LoRA vs reference (forward, gradients)": dict(check="lora", every=8, plugin_only=True),
 }
 MIGRATION = "migration from the built-in"
 MIGRATION_EVERY = 6

@@ -84,10 +84,12 @@ class Tally:
         entry["seconds"] = entry.get("seconds", 0) + time.perf_counter() - start
 
 
-def _applies(family, case):
+def _applies(family, case, subject):
     backend = keras.backend.backend()
     every = family.get(f"every_{backend}", family["every"])
-    return selected(case, every) and (backend not in INFERENCE_ONLY or not family.get("autodiff"))
+    return (selected(case, every)
+            and (backend not in INFERENCE_ONLY or not family.get("autodiff"))
+            and (subject == "plugin" or not family.get("plugin_only")))
 
 
 def _run_case(tally, outputs, subject, case):
@@ -96,11 +98,11 @@ def _run_case(tally, outputs, subject, case):
         outputs[case.id] = prepared.output
     except Exception as error:  # noqa: BLE001 - the layer failed on this case
         for name, family in FAMILIES.items():
-            if _applies(family, case):
+            if _applies(family, case, subject):
                 tally.record(name, case.id, error)
         return
     for name, family in FAMILIES.items():
-        if not _applies(family, case):
+        if not _applies(family, case, subject):
             continue
         reason = known_defect(name, case)
         if reason:

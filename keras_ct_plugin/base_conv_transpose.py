@@ -12,9 +12,10 @@ from keras import regularizers
 from keras_ct_plugin import arguments
 from keras_ct_plugin import dispatch
 from keras_ct_plugin import shapes
+from keras_ct_plugin.lora import LowRankAdaptation
 
 
-class BaseConvTranspose(keras.layers.Layer):
+class BaseConvTranspose(LowRankAdaptation, keras.layers.Layer):
     """Abstract N-D transposed convolution layer.
 
     Arguments, their order and the weights are those of
@@ -44,6 +45,8 @@ class BaseConvTranspose(keras.layers.Layer):
         bias_constraint=None,
         groups=1,
         implementation="auto",
+        lora_rank=None,
+        lora_alpha=None,
         **kwargs,
     ):
         rank = self.rank
@@ -103,16 +106,17 @@ class BaseConvTranspose(keras.layers.Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self._init_lora(lora_rank, lora_alpha)
 
     def _input_channels(self, input_shape):
-        expected = self.kernel.shape[-1] * self.groups if self.built else None
+        expected = self._kernel.shape[-1] * self.groups if self.built else None
         return arguments.input_channels(
             input_shape, self.rank, self.data_format, expected, self.groups
         )
 
     def build(self, input_shape):
         in_channels = self._input_channels(input_shape)
-        self.kernel = self.add_weight(
+        self._kernel = self.add_weight(
             name="kernel",
             shape=self.kernel_size + (self.filters, in_channels // self.groups),
             initializer=self.kernel_initializer,
@@ -128,6 +132,9 @@ class BaseConvTranspose(keras.layers.Layer):
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
             )
+        self.built = True
+        if self.lora_rank:
+            self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
 
     def call(self, inputs):
         self._input_channels(inputs.shape)
@@ -135,7 +142,7 @@ class BaseConvTranspose(keras.layers.Layer):
             arguments.real_dtype(inputs.dtype, "inputs")
         outputs = dispatch.conv_transpose(
             inputs,
-            self.kernel,
+            self._kernel_for(inputs),
             self.bias,
             implementation=self._serving_path,
             windows=self._windows,
@@ -180,6 +187,7 @@ class BaseConvTranspose(keras.layers.Layer):
                 "bias_constraint": constraints.serialize(self.bias_constraint),
                 "groups": self.groups,
                 "implementation": self.implementation,
+                **self._lora_config(),
             }
         )
         return config

@@ -111,6 +111,22 @@ _PORTABLE_PATHS = {
 }
 
 
+def export_format(inputs):
+    """The export format this call is traced for, or None (`tracing.py`)."""
+    module = _backend_module()
+    return module.export_format(inputs) if module else None
+
+
+def as_constant(compute):
+    """`compute()` evaluated outside the graph being traced, as a constant of
+    it, where the backend can (TensorFlow, JAX with concrete weights); else
+    `compute()` itself."""
+    module = _backend_module()
+    if module is None or not hasattr(module, "as_constant"):
+        return compute()
+    return module.as_constant(compute)
+
+
 def _is_empty(output_shape):
     """Whether some axis, the batch included, has length 0; False while a
     length is unknown or symbolic (traced), so that tracing never branches on
@@ -160,9 +176,9 @@ def conv_transpose(inputs, kernel, bias=None, *, implementation, windows, dtype,
         if _is_empty(output_shape):
             return _empty(inputs, kernel, bias, output_shape)
     module = _backend_module()
-    export_format = module.export_format(inputs) if module else None
-    if export_format is not None:
-        return module.exported(inputs, kernel, bias, format=export_format, windows=windows,
+    format = export_format(inputs)
+    if format is not None:
+        return module.exported(inputs, kernel, bias, format=format, windows=windows,
                                **settings)
     path = choose(implementation, windows, settings)
     if path == "native":

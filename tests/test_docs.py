@@ -31,3 +31,20 @@ def test_jax_to_onnx_example(tmp_path):
     shape, difference = result.stdout.strip().splitlines()[-1].rsplit(" ", 1)
     assert shape == "(5, 32, 32, 3)"
     assert float(difference) < 1e-5
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="the example trains on JAX")
+def test_lora_example(tmp_path):
+    pytest.importorskip("sklearn")
+    script = tmp_path / "example.py"
+    script.write_text(_example("lora.md", "## Worked example"))
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                            text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    full, lora = (int(line.rsplit(" ", 1)[1]) for line in lines[:2])
+    assert lora < full / 5
+    before, after = (float(v) for v in re.findall(r"(\d\.\d+) (?:before|after)", lines[2]))
+    assert after < before
+    assert float(lines[3].rsplit(" ", 1)[1]) < 1e-5

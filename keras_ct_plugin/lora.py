@@ -1,0 +1,112 @@
+"""LoRA (low-rank adaptation) for the transposed convolution layers, with the
+API and save semantics of `keras.layers.Conv2D`'s (Keras 3.15.1,
+`keras/src/layers/convolutional/base_conv.py`).
+
+The layer's kernel has shape `kernel_size + (filters, in_channels //
+groups)`. `lora_kernel_a` has shape `kernel.shape[:-1] + (rank,)` and
+`lora_kernel_b` `(rank, kernel.shape[-1])`; the kernel the layer computes
+with is `kernel + (lora_alpha / rank) * matmul(lora_kernel_a,
+lora_kernel_b)`. With groups, the kernel's last axis is per group, so each
+group's slice is adapted through the same product. The adapters are float32
+under every dtype policy, and the base kernel is frozen. Saving stores the
+merged kernel; loading into a layer with LoRA enabled zeroes the adapters.
+"""
+
+from keras import initializers
+from keras import ops
+
+from keras_ct_plugin import arguments
+from keras_ct_plugin import dispatch
+
+
+class LowRankAdaptation:
+    """Mixed into `BaseConvTranspose`, whose `build` creates `_kernel`."""
+
+    def _init_lora(self, lora_rank, lora_alpha):
+        self.lora_rank = None if lora_rank is None else arguments.positive_int(
+            lora_rank, "lora_rank")
+        self.lora_alpha = lora_alpha if lora_alpha is not None else self.lora_rank
+        self.lora_enabled = False
+
+    @property
+    def kernel(self):
+        """The kernel the layer computes with: the variable, or with LoRA
+        enabled the variable plus the scaled adapters' product."""
+        if not self.built:
+            raise AttributeError("You must build the layer before accessing `kernel`.")
+        if not self.lora_enabled:
+            return self._kernel
+        return ops.cast(
+            ops.add(self._kernel, (self.lora_alpha / self.lora_rank)
+                    * ops.matmul(self.lora_kernel_a, self.lora_kernel_b)),
+            dtype=self.compute_dtype,
+        )
+
+    def _kernel_for(self, inputs):
+        """`kernel`; in a graph traced for an export, the merged kernel as a
+        constant where the backend can read the weights then, so that the
+        artifact carries no LoRA ops."""
+        if self.lora_enabled and dispatch.export_format(inputs) is not None:
+            return dispatch.as_constant(lambda: self.kernel)
+        return self.kernel
+
+    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
+                    b_initializer="zeros"):
+        if self.kernel_constraint:
+            raise ValueError(
+                "Lora is incompatible with kernel constraints. "
+                "In order to enable lora on this layer, remove the "
+                "`kernel_constraint` argument."
+            )
+        if not self.built:
+            raise ValueError("Cannot enable lora on a layer that isn't yet built.")
+        if self.lora_enabled:
+            raise ValueError(
+                "lora is already enabled. This can only be done once per layer."
+            )
+        rank = arguments.positive_int(rank, "rank")
+        self._tracker.unlock()
+        # float32, as Keras's: adapters in a low-precision policy would
+        # underflow or overflow during fine-tuning.
+        self.lora_kernel_a = self.add_weight(
+            name="lora_kernel_a",
+            shape=self._kernel.shape[:-1] + (rank,),
+            initializer=initializers.get(a_initializer),
+            dtype="float32",
+            regularizer=self.kernel_regularizer,
+        )
+        self.lora_kernel_b = self.add_weight(
+            name="lora_kernel_b",
+            shape=(rank, self._kernel.shape[-1]),
+            initializer=initializers.get(b_initializer),
+            dtype="float32",
+            regularizer=self.kernel_regularizer,
+        )
+        self._kernel.trainable = False
+        self._tracker.lock()
+        self.lora_enabled = True
+        self.lora_rank = rank
+        self.lora_alpha = lora_alpha if lora_alpha is not None else rank
+
+    def save_own_variables(self, store):
+        """The merged kernel and the bias, as a layer without LoRA has them."""
+        if not self.built:
+            return
+        for i, variable in enumerate([self.kernel] + ([self.bias] if self.use_bias else [])):
+            store[str(i)] = variable
+
+    def load_own_variables(self, store):
+        if not self.lora_enabled:
+            self._check_load_own_variables(store)
+        if not self.built:
+            return
+        for i, variable in enumerate([self._kernel] + ([self.bias] if self.use_bias else [])):
+            variable.assign(store[str(i)])
+        if self.lora_enabled:
+            self.lora_kernel_a.assign(ops.zeros(self.lora_kernel_a.shape))
+            self.lora_kernel_b.assign(ops.zeros(self.lora_kernel_b.shape))
+
+    def _lora_config(self):
+        if not self.lora_rank:
+            return {}
+        return {"lora_rank": self.lora_rank, "lora_alpha": self.lora_alpha}
