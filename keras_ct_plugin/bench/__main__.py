@@ -1,10 +1,12 @@
-"""python -m keras_ct_plugin.bench [--backends tensorflow,jax,torch] [--repeats N] [--out DIR]
+"""python -m keras_ct_plugin.bench [--backends jax,torch] [--repeats N] [--out DIR]
+                                  [--sweep SEED [--count N] [--paths every|auto]]
 
-Times the plugin's Conv2DTranspose against keras.layers.Conv2DTranspose on
-each installed backend, each backend in its own process, and writes
+Times the plugin's layers against Keras's built-in ones and raw torch on each
+installed backend, each backend in its own process, and writes
 DIR/bench.json and DIR/bench.png (default DIR: bench-report/ in the current
-directory). Ratios above 1 mean the plugin is faster (or, for memory, uses
-less).
+directory). With --sweep SEED it times a seeded sweep of shapes instead and
+writes DIR/bench-sweep-SEED.json and DIR/bench-sweep-SEED.png. Ratios above 1
+mean the plugin is faster (or, for memory, uses less).
 """
 
 import argparse
@@ -18,8 +20,8 @@ import tempfile
 
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
+from keras_ct_plugin.bench import report
 from keras_ct_plugin.bench.workloads import WORKLOADS
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -47,12 +49,6 @@ def run_worker(backend, *args):
         return json.loads(pathlib.Path(out.name).read_text())
 
 
-def ratio(builtin, plugin):
-    if builtin is None or plugin is None or plugin <= 0:
-        return None
-    return builtin / plugin
-
-
 def measure(backends, repeats):
     results = {}
     with Progress() as progress:
@@ -63,67 +59,25 @@ def measure(backends, repeats):
             progress.advance(task)
             for row in rows:
                 for name, implementation in (("plugin", row["path"]), ("builtin", "builtin")):
-                    progress.update(task, description=f"{backend}: memory, {row['workload']}")
+                    progress.update(task, description=f"{backend}: memory, "
+                                                      f"{row['workload']['name']}")
                     row[f"peak_bytes_{name}"] = run_worker(
-                        backend, "memory", row["workload"], implementation)
+                        backend, "memory", row["workload"]["name"], implementation)
                     progress.advance(task)
             results[backend] = rows
     return results
 
 
-def _fmt(value):
-    return "-" if value is None else f"{value:.2f}"
-
-
-def _ratios(row, path, mode=""):
-    f, fb = row[f"{mode}forward"], row[f"{mode}forward_backward"]
-    return ratio(f.get("builtin"), f[path]), ratio(fb.get("builtin"), fb[path])
-
-
-def table(results):
-    t = Table(title="plugin vs keras.layers.Conv2DTranspose (CPU, float32; "
-                    "ratio = built-in time / plugin time, > 1: plugin faster)")
-    for column in ("backend", "workload", "auto path", "fwd", "fwd+bwd", "eager fwd",
-                   "eager fwd+bwd", "fwd / matmul", "memory", "built-in",
-                   "every path: fwd, fwd+bwd"):
-        t.add_column(column)
-    for backend, rows in results.items():
-        for row in rows:
-            path = row["path"]
-            forward, backward = _ratios(row, path)
-            others = "; ".join(
-                f"{p} {_fmt(_ratios(row, p, 'every_path_')[0])}, "
-                f"{_fmt(_ratios(row, p, 'every_path_')[1])}"
-                for p in row["every_path_forward_backward"] if p != "builtin")
-            eager_forward, eager_backward = _ratios(row, path, "eager_")
-            t.add_row(backend, row["workload"], path, _fmt(forward), _fmt(backward),
-                      _fmt(eager_forward), _fmt(eager_backward),
-                      _fmt(row["forward"][path] / row["forward"]["matmul reference"]),
-                      _fmt(ratio(row["peak_bytes_builtin"], row["peak_bytes_plugin"])),
-                      "raises" if row["builtin_error"] else "ok", others)
-    return t
-
-
-def plot(results, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(results), figsize=(7.5 * len(results), 4), squeeze=False)
-    for ax, (backend, rows) in zip(axes[0], results.items()):
-        names = [r["workload"] for r in rows]
-        keys = ("forward", "forward_backward", "eager_forward", "eager_forward_backward")
-        for offset, key in zip((-0.3, -0.1, 0.1, 0.3), keys):
-            values = [ratio(r[key].get("builtin"), r[key][r["path"]]) or 0 for r in rows]
-            ax.bar([i + offset for i in range(len(rows))], values, width=0.2, label=key)
-        ax.axhline(1, color="black", linewidth=0.8)
-        ax.set_xticks(range(len(rows)), names, rotation=30, ha="right")
-        ax.set_yscale("log")
-        ax.set_title(f"{backend}: built-in time / plugin time")
-        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1, 1))
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+def measure_sweep(backends, seed, count, repeats, paths):
+    results = {}
+    with Progress() as progress:
+        task = progress.add_task("sweep", total=len(backends))
+        for backend in backends:
+            progress.update(task, description=f"{backend}: sweep {seed}, {count} shapes")
+            results[backend] = run_worker(backend, "sweep", f"{seed}", f"{count}",
+                                          f"{repeats}", paths)
+            progress.advance(task)
+    return results
 
 
 def main(argv=None):
@@ -133,16 +87,30 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=7,
                         help="rounds at least; small workloads get more, up to 2 s")
     parser.add_argument("--out", default="bench-report",
-                        help="folder for bench.json and bench.png")
+                        help="folder for the JSON and PNG files")
+    parser.add_argument("--sweep", type=int, metavar="SEED",
+                        help="time a seeded sweep of shapes instead of the named workloads")
+    parser.add_argument("--count", type=int, default=60, help="shapes in the sweep")
+    parser.add_argument("--paths", choices=("every", "auto"), default="every",
+                        help="in the sweep, time every serving path, or auto's alone")
     args = parser.parse_args(argv)
     backends = [b for b in args.backends.split(",") if importlib.util.find_spec(b)]
-    results = measure(backends, args.repeats)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bench.json").write_text(json.dumps(results, indent=2))
-    Console(width=160).print(table(results))
-    plot(results, out / "bench.png")
-    print(f"wrote {out / 'bench.json'} and {out / 'bench.png'}")
+    console = Console(width=200)
+    if args.sweep is None:
+        results = measure(backends, args.repeats)
+        paths = out / "bench.json", out / "bench.png"
+        console.print(report.table(results))
+        report.plot(results, paths[1])
+    else:
+        results = measure_sweep(backends, args.sweep, args.count, args.repeats, args.paths)
+        paths = out / f"bench-sweep-{args.sweep}.json", out / f"bench-sweep-{args.sweep}.png"
+        console.print(report.sweep_table(results, args.sweep))
+        report.plot_sweep(results, args.sweep, paths[1])
+    paths[0].write_text(json.dumps({"environment": report.environment(backends),
+                                    "results": results}, indent=1))
+    print(f"wrote {paths[0]} and {paths[1]}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ def _jax_functions(layer, compiled=True):
         return layer.stateless_call(weights, [], x)[0]
 
     def loss(weights, x):
-        return jnp.sum(jnp.square(forward(weights, x)))
+        return jnp.sum(jnp.square(forward(weights, x).astype("float32")))
 
     gradient = jax.grad(loss, argnums=(0, 1))
     if not compiled:
@@ -33,20 +33,22 @@ def xla_peak_bytes(layer, x):
 
 
 def callables(layer, x, compiled=True):
+    """`x`: a float32 NumPy array, given to the layer in its compute dtype."""
     backend = keras.backend.backend()
+    dtype = layer.compute_dtype
     if backend == "jax":
         import jax
         import jax.numpy as jnp
 
         weights = [v.value for v in layer.trainable_variables]
         forward, gradient = _jax_functions(layer, compiled)
-        x = jnp.asarray(x)
+        x = jnp.asarray(x, dtype)
         return (lambda: jax.block_until_ready(forward(weights, x)),
                 lambda: jax.block_until_ready(gradient(weights, x)))
     if backend == "tensorflow":
         import tensorflow as tf
 
-        x = tf.constant(x)
+        x = tf.constant(x, dtype)
 
         def forward():
             return layer(x)
@@ -54,7 +56,7 @@ def callables(layer, x, compiled=True):
         def forward_backward():
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                loss = tf.reduce_sum(tf.square(layer(x)))
+                loss = tf.reduce_sum(tf.square(tf.cast(layer(x), "float32")))
             return tape.gradient(loss, [x] + layer.trainable_variables)
 
         if compiled:
@@ -65,7 +67,7 @@ def callables(layer, x, compiled=True):
     if backend == "torch":
         import torch
 
-        x = torch.tensor(x)
+        x = torch.tensor(x).to(keras.ops.convert_to_tensor(0, dtype).dtype)
 
         def forward():
             with torch.no_grad():
@@ -75,7 +77,7 @@ def callables(layer, x, compiled=True):
             x.grad = None
             x.requires_grad_(True)
             layer.zero_grad()
-            torch.square(layer(x)).sum().backward()
+            torch.square(layer(x).float()).sum().backward()
 
         return forward, forward_backward
     raise NotImplementedError(backend)

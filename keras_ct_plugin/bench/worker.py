@@ -1,6 +1,7 @@
 """Runs in a process of its own, one backend (KERAS_BACKEND) per process.
 
     python -m keras_ct_plugin.bench.worker times REPEATS OUT.json
+    python -m keras_ct_plugin.bench.worker sweep SEED COUNT REPEATS every|auto OUT.json
     python -m keras_ct_plugin.bench.worker memory WORKLOAD IMPL OUT.json
 
 IMPL is "builtin" or one of the plugin's implementations.
@@ -18,10 +19,16 @@ import numpy as np
 
 import keras_ct_plugin as ct
 from keras_ct_plugin import dispatch
+from keras_ct_plugin.bench import peer
 from keras_ct_plugin.bench.harness import callables
 from keras_ct_plugin.bench.harness import matmul_callable
 from keras_ct_plugin.bench.harness import xla_peak_bytes
 from keras_ct_plugin.bench.workloads import WORKLOADS
+from keras_ct_plugin.bench.workloads import sweep
+
+PEER = "raw torch"
+LORA = "auto + LoRA"
+LORA_RANK = 4
 
 
 def inputs(workload):
@@ -29,12 +36,15 @@ def inputs(workload):
 
 
 def layer(workload, implementation):
-    """The built-in layer, or the plugin's forced to `implementation`."""
-    args = (workload.filters, workload.kernel, workload.stride, workload.padding)
+    """The built-in layer (None where it has no such setting), or the
+    plugin's forced to `implementation`."""
+    args, keywords = workload.layer_arguments
+    name = f"Conv{workload.rank}DTranspose"
     if implementation == "builtin":
-        return keras.layers.Conv2DTranspose(*args, data_format=workload.data_format)
-    return ct.Conv2DTranspose(*args, data_format=workload.data_format,
-                              implementation=implementation)
+        if workload.groups > 1:
+            return None
+        return getattr(keras.layers, name)(*args, **keywords)
+    return getattr(ct, name)(*args, **keywords, implementation=implementation)
 
 
 def seconds(function):
@@ -43,11 +53,12 @@ def seconds(function):
     return time.perf_counter() - start
 
 
-def alternate(functions, repeats, min_seconds=2.0, max_rounds=200):
+def alternate(functions, repeats, min_seconds=2.0, max_rounds=200, max_seconds=30.0):
     """Median time of each function, run in turns so noise hits all alike:
-    at least `repeats` rounds, more (up to `max_rounds`) until the rounds
-    take `min_seconds`, so sub-millisecond calls get enough samples. Each
-    round runs them in a new random order, so that no function always
+    at least `repeats` rounds (3 once they took `max_seconds`: some
+    pathological calls take seconds), more (up to `max_rounds`) until the
+    rounds take `min_seconds`, so sub-millisecond calls get enough samples.
+    Each round runs them in a new random order, so that no function always
     follows the same one."""
     for f in functions.values():
         f()  # compile and warm up
@@ -55,8 +66,8 @@ def alternate(functions, repeats, min_seconds=2.0, max_rounds=200):
     order = list(functions)
     shuffle = random.Random(0).shuffle
     rounds, start = 0, time.perf_counter()
-    while rounds < repeats or (
-            rounds < max_rounds and time.perf_counter() - start < min_seconds):
+    while (rounds < repeats and not (rounds >= 3 and time.perf_counter() - start > max_seconds)
+           or rounds < max_rounds and time.perf_counter() - start < min_seconds):
         shuffle(order)
         for name in order:
             samples[name].append(seconds(functions[name]))
@@ -64,47 +75,78 @@ def alternate(functions, repeats, min_seconds=2.0, max_rounds=200):
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
-def times(repeats):
-    """Per workload: the path `auto` picks against the built-in, alternating
-    just the two (the generic path's large temporaries slowed whichever call
-    came after them, by up to 30% on the JAX U-Net forward); then every path
-    that serves the workload, alternating all of them, to check the `auto`
-    rules; then both layers eagerly."""
-    results = []
-    for workload in WORKLOADS:
-        print(f"  {keras.backend.backend()}: {workload.name}", flush=True)
-        x = inputs(workload)
-        builtin = layer(workload, "builtin")
-        builtin.build(x.shape)
-        probe = layer(workload, "auto")
-        forward, backward = {}, {}
-        for path in dispatch.serving_paths(probe._windows, probe._settings):
-            plugin = layer(workload, path)
-            plugin.build(x.shape)
-            plugin.set_weights(builtin.get_weights())
-            forward[path], backward[path] = callables(plugin, x)
-        builtin_error = None
+def _subjects(workload, x, every_path=True):
+    """{name: (forward, forward+backward)} for every path that serves the
+    workload (only `auto`'s without `every_path`), the built-in where it
+    runs it, and raw torch; plus the path `auto` picks, the built-in's error
+    and the probe layer."""
+    probe = layer(workload, "auto")
+    subjects = {}
+    builtin = layer(workload, "builtin")
+    builtin_error = None if builtin is not None else "no such setting (groups)"
+    if builtin is not None:
         try:
-            builtin_f, builtin_fb = callables(builtin, x)
-            builtin_f()
-            forward["builtin"], backward["builtin"] = builtin_f, builtin_fb
+            builtin.build(x.shape)
+            forward, backward = callables(builtin, x)
+            forward()
+            subjects["builtin"] = (forward, backward)
         except Exception as error:  # noqa: BLE001 - the built-in's own failures
             builtin_error = f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"
-        path = dispatch.choose("auto", probe._windows, probe._settings)
-        head_to_head = [name for name in (path, "builtin") if name in forward]
-        row = dict(
-            workload=workload.name, path=path, builtin_error=builtin_error,
-            forward=alternate({**{name: forward[name] for name in head_to_head},
-                               "matmul reference": matmul_callable(*workload.matmul_shape)},
-                              repeats),
-            forward_backward=alternate({name: backward[name] for name in head_to_head}, repeats),
-            every_path_forward=alternate(forward, repeats),
-            every_path_forward_backward=alternate(backward, repeats),
-        )
+            builtin = None
+    paths = dispatch.serving_paths(probe._windows, probe._settings)
+    for path in paths if every_path else [probe._serving_path]:
+        plugin = layer(workload, path)
+        plugin.build(x.shape)
+        if builtin is not None:
+            plugin.set_weights(builtin.get_weights())
+        subjects[path] = callables(plugin, x)
+    if peer.available():
+        try:
+            subjects[PEER] = peer.callables(workload, x)
+        except Exception as error:  # noqa: BLE001 - torch's own limits, reported
+            print(f"  raw torch cannot run {workload.name}: {error}", flush=True)
+    return subjects, probe, builtin, builtin_error
+
+
+def lora_callables(workload, x):
+    """The `auto` layer with LoRA (rank 4) enabled: gradients reach the
+    adapters and the bias, not the frozen kernel."""
+    adapted = layer(workload, "auto")
+    adapted.build(x.shape)
+    adapted.enable_lora(LORA_RANK)
+    return callables(adapted, x)
+
+
+def measure(workload, repeats, head_to_head=True, eager=True, lora=True, every_path=True,
+            min_seconds=2.0):
+    """One workload's row: every subject's compiled forward and
+    forward+backward seconds, alternated; with `head_to_head`, the path
+    `auto` picks, the built-in and raw torch alternated on their own too (in
+    one alternation with the generic path, whatever call came after its
+    large temporaries ran slower), with `lora` the `auto` layer with LoRA
+    beside them; with `eager`, both layers called eagerly."""
+    x = inputs(workload)
+    subjects, probe, builtin, builtin_error = _subjects(workload, x, every_path)
+    path = probe._serving_path
+    timed = dict(min_seconds=min_seconds)
+    row = dict(workload=workload.to_dict(), path=path, builtin_error=builtin_error)
+    if every_path:
+        row["every_path_forward"] = alternate({k: f for k, (f, _) in subjects.items()},
+                                              repeats, **timed)
+        row["every_path_forward_backward"] = alternate(
+            {k: b for k, (_, b) in subjects.items()}, repeats, **timed)
+    if head_to_head:
+        names = [name for name in (path, "builtin", PEER) if name in subjects]
+        row["forward"] = alternate(
+            {**{name: subjects[name][0] for name in names},
+             "matmul reference": matmul_callable(*workload.matmul_shape)}, repeats, **timed)
+        adapted = {LORA: lora_callables(workload, x)[1]} if lora else {}
+        row["forward_backward"] = alternate(
+            {**{name: subjects[name][1] for name in names}, **adapted}, repeats, **timed)
+    if eager:
         row["eager_forward"], row["eager_forward_backward"] = eager_times(
-            x, row, probe, None if builtin_error else builtin, repeats)
-        results.append(row)
-    return results
+            x, row, probe, builtin, repeats)
+    return row
 
 
 def eager_times(x, row, plugin, builtin, repeats):
@@ -120,6 +162,30 @@ def eager_times(x, row, plugin, builtin, repeats):
     for name, measured_layer in measured.items():
         forward[name], backward[name] = callables(measured_layer, x, compiled=False)
     return alternate(forward, repeats), alternate(backward, repeats)
+
+
+def times(repeats):
+    results = []
+    for workload in WORKLOADS:
+        print(f"  {keras.backend.backend()}: {workload.name}", flush=True)
+        results.append(measure(workload, repeats))
+    return results
+
+
+def sweep_times(seed, count, repeats, paths):
+    """The sweep: every path (`paths` "every") or `auto`'s alone ("auto"),
+    the built-in and raw torch per shape, then the head-to-head of `auto`; no
+    eager calls. A shorter minimum per alternation (1 s) keeps a sweep of 60
+    shapes to minutes."""
+    results = []
+    for workload in sweep(int(seed), int(count)):
+        print(f"  {keras.backend.backend()}: {workload.name}", flush=True)
+        try:
+            results.append(measure(workload, int(repeats), eager=False, lora=False,
+                                   every_path=paths == "every", min_seconds=1.0))
+        except Exception as error:  # noqa: BLE001 - one shape's failure is reported
+            results.append({"workload": workload.to_dict(), "error": f"{error}"[:300]})
+    return results
 
 
 def _kib(field):
@@ -138,10 +204,14 @@ def peak_memory(workload_name, implementation):
     workload = next(w for w in WORKLOADS if w.name == workload_name)
     x = inputs(workload)
     measured = layer(workload, implementation)
+    if measured is None:
+        return None
     measured.build(x.shape)
     try:
         if keras.backend.backend() == "jax":
-            return xla_peak_bytes(measured, x)
+            import jax.numpy as jnp
+
+            return xla_peak_bytes(measured, jnp.asarray(x, measured.compute_dtype))
         _, forward_backward = callables(measured, x)
         forward_backward()  # compile and warm up
     except Exception:  # noqa: BLE001 - the built-in's own failures
@@ -156,7 +226,12 @@ def peak_memory(workload_name, implementation):
 
 def main(argv):
     mode, *args, out = argv
-    result = times(int(args[0])) if mode == "times" else peak_memory(*args)
+    if mode == "times":
+        result = times(int(args[0]))
+    elif mode == "sweep":
+        result = sweep_times(*args)
+    else:
+        result = peak_memory(*args)
     with open(out, "w") as f:
         json.dump(result, f)
 
