@@ -27,8 +27,13 @@ def why_not(path, windows, settings):
     return None
 
 
+def export_target(inputs):
+    """The `model.export` format this call is traced for, or None."""
+    return tracing.traced_format(isinstance(inputs, jax.core.Tracer))
+
+
 def export_format(inputs):
-    format = tracing.traced_format(isinstance(inputs, jax.core.Tracer))
+    format = export_target(inputs)
     return None if format == "tf_saved_model" else format
 
 

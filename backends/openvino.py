@@ -29,6 +29,10 @@ def export_format(inputs):
     return None
 
 
+def export_target(inputs):
+    return None
+
+
 def _weight(kernel, groups):
     """(*kernel, filters, in / groups) as OpenVINO's (in, filters, *kernel),
     or (groups, in / groups, filters / groups, *kernel)."""

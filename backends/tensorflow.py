@@ -39,8 +39,13 @@ def why_not(path, windows, settings):
     return None
 
 
-def export_format(inputs):
+def export_target(inputs):
+    """The `model.export` format this call is traced for, or None."""
     return tracing.traced_format(not tf.executing_eagerly())
+
+
+def export_format(inputs):
+    return export_target(inputs)
 
 
 def as_constant(compute):

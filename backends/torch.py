@@ -39,6 +39,14 @@ def why_not(path, windows, settings):
     return None
 
 
+def export_target(inputs):
+    """The `model.export` format this call is traced for, or None."""
+    exporting = torch.compiler.is_exporting()
+    if torch.compiler.is_compiling() and not exporting:
+        return None
+    return tracing.traced_format(exporting or torch.jit.is_tracing())
+
+
 def export_format(inputs):
     """The export format, or "graph" for any other trace (torch.compile).
     Inside torch.compile the call stack is not read: dynamo would break the
@@ -48,6 +56,22 @@ def export_format(inputs):
         return "graph"
     traced = exporting or torch.jit.is_tracing()
     return tracing.traced_format(traced) or ("graph" if traced else None)
+
+
+def as_constant(compute):
+    """`compute()` on the real weights, outside the trace (torch.export's
+    fake tensors and proxies, torch.jit.trace's recording), so that the
+    trace takes its result as a constant."""
+    from torch._subclasses.fake_tensor import unset_fake_temporarily
+    from torch.fx.experimental.proxy_tensor import disable_proxy_modes_tracing
+
+    state = torch._C._get_tracing_state()
+    torch._C._set_tracing_state(None)
+    try:
+        with unset_fake_temporarily(), disable_proxy_modes_tracing():
+            return compute().detach()
+    finally:
+        torch._C._set_tracing_state(state)
 
 
 # Keras puts tensors on the GPU when torch sees one.

@@ -200,9 +200,11 @@ def lora(p):
     layer = type(p.layer).from_config(
         {**p.layer.get_config(), "lora_rank": LORA_RANK, "lora_alpha": LORA_ALPHA})
     layer.build(case.input_shape)
-    layer._kernel.assign(p.layer.kernel)
+    # From the operands: an earlier check (fit one step) may have moved
+    # `p.layer`'s weights.
+    layer._kernel.assign(in_dtype(p.operands[1], case.dtype))
     if case.use_bias:
-        layer.bias.assign(p.layer.bias)
+        layer.bias.assign(in_dtype(p.operands[2], case.dtype))
     layer.lora_kernel_a.assign(uniform(layer.lora_kernel_a.shape, 4) / 2)
     layer.lora_kernel_b.assign(uniform(layer.lora_kernel_b.shape, 5) / 2)
     a, b = (to_float32(v).astype("float64") for v in (layer.lora_kernel_a, layer.lora_kernel_b))

@@ -35,8 +35,11 @@ TRANSPOSED_OPS = {
               "aten.conv_transpose3d.input"},
 }
 # Ops that only move data between a SavedModel's functions and variables.
+# AssignVariableOp: Keras's JAX exporter writes every non-trainable variable
+# back after the call (a LoRA layer's frozen kernel among them, unchanged).
 _SAVED_MODEL_PLUMBING = {"Placeholder", "Identity", "NoOp", "Const", "ReadVariableOp",
-                         "StatefulPartitionedCall", "PartitionedCall", "VarHandleOp"}
+                         "AssignVariableOp", "StatefulPartitionedCall", "PartitionedCall",
+                         "VarHandleOp"}
 
 
 def missing_packages(format, backend):
@@ -123,7 +126,8 @@ def ops(format, path, data_path=True):
 
         graph = onnx.load(path).graph
         weights = {t.name for t in graph.initializer}
-        nodes = [(n.op_type, list(n.input), list(n.output)) for n in graph.node]
+        nodes = [(n.op_type, list(n.input), list(n.output)) for n in graph.node
+                 if n.op_type != "Constant"]
         if not data_path:
             return [kind for kind, _, _ in nodes]
         return _on_data_path(nodes, [i.name for i in graph.input if i.name not in weights])

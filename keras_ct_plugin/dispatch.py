@@ -117,6 +117,13 @@ def export_format(inputs):
     return module.export_format(inputs) if module else None
 
 
+def export_target(inputs):
+    """The `model.export` format this call is traced for, or None, whichever
+    path serves it (JAX keeps its fast paths for tf_saved_model)."""
+    module = _backend_module()
+    return module.export_target(inputs) if module else None
+
+
 def as_constant(compute):
     """`compute()` evaluated outside the graph being traced, as a constant of
     it, where the backend can (TensorFlow, JAX with concrete weights); else

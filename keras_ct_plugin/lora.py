@@ -36,18 +36,22 @@ class LowRankAdaptation:
             raise AttributeError("You must build the layer before accessing `kernel`.")
         if not self.lora_enabled:
             return self._kernel
+        return self._merged(self._kernel, self.lora_kernel_a, self.lora_kernel_b)
+
+    def _merged(self, kernel, a, b):
         return ops.cast(
-            ops.add(self._kernel, (self.lora_alpha / self.lora_rank)
-                    * ops.matmul(self.lora_kernel_a, self.lora_kernel_b)),
+            ops.add(kernel, (self.lora_alpha / self.lora_rank) * ops.matmul(a, b)),
             dtype=self.compute_dtype,
         )
 
     def _kernel_for(self, inputs):
-        """`kernel`; in a graph traced for an export, the merged kernel as a
-        constant where the backend can read the weights then, so that the
-        artifact carries no LoRA ops."""
-        if self.lora_enabled and dispatch.export_format(inputs) is not None:
-            return dispatch.as_constant(lambda: self.kernel)
+        """`kernel`; in a graph traced for `model.export`, the merged kernel
+        as a constant, so that the artifact carries no LoRA ops. It is
+        computed from the variables' own values (`_value`): inside a traced
+        stateless call (JAX), `value` is a tracer."""
+        if self.lora_enabled and dispatch.export_target(inputs) is not None:
+            weights = (self._kernel, self.lora_kernel_a, self.lora_kernel_b)
+            return dispatch.as_constant(lambda: self._merged(*(v._value for v in weights)))
         return self.kernel
 
     def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
