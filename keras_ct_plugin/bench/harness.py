@@ -11,8 +11,10 @@ def _jax_functions(layer, compiled=True):
     import jax
     import jax.numpy as jnp
 
+    frozen = [v.value for v in layer.non_trainable_variables]
+
     def forward(weights, x):
-        return layer.stateless_call(weights, [], x)[0]
+        return layer.stateless_call(weights, frozen, x)[0]
 
     def loss(weights, x):
         return jnp.sum(jnp.square(forward(weights, x).astype("float32")))

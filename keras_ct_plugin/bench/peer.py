@@ -33,9 +33,10 @@ def _window_arguments(windows):
     return padding, output_padding, False
 
 
-def callables(workload, x):
+def callables(workload, x, weight=None):
     """(forward, forward+backward) of raw torch for `workload` on the NumPy
-    input `x`, laid out as the workload's data format says."""
+    input `x`, laid out as the workload's data format says; `weight` in
+    torch's layout, random by default. The forward returns its output."""
     import torch
     import torch.nn.functional as F
 
@@ -51,8 +52,10 @@ def callables(workload, x):
         inputs = inputs.movedim(-1, 1)
     inputs = inputs.contiguous().to(device, dtype)
     channels = inputs.shape[1]
-    weight = torch.randn(channels, workload.filters // workload.groups,
-                         *(workload.kernel,) * rank, device=device, dtype=dtype)
+    if weight is None:
+        weight = torch.randn(channels, workload.filters // workload.groups,
+                             *(workload.kernel,) * rank)
+    weight = torch.as_tensor(weight).to(device, dtype)
     padding, output_padding, crop = _window_arguments(windows)
     convolution = getattr(F, f"conv_transpose{rank}d")
 
@@ -73,8 +76,9 @@ def callables(workload, x):
 
     def forward():
         with torch.no_grad():
-            run(inputs, weight)
+            y = run(inputs, weight)
         synchronize()
+        return y
 
     x_grad = inputs.clone().requires_grad_(True)
     w_grad = weight.clone().requires_grad_(True)

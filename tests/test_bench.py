@@ -1,0 +1,77 @@
+"""The benchmark's sweep, ratios and one worker row: what the numbers in
+docs/benchmark.md are computed from."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_ct_plugin.bench import report
+from keras_ct_plugin.bench import worker
+from keras_ct_plugin.bench.workloads import FAMILIES
+from keras_ct_plugin.bench.workloads import MAX_FLOPS
+from keras_ct_plugin.bench.workloads import MIN_FLOPS
+from keras_ct_plugin.bench.workloads import Workload
+from keras_ct_plugin.bench.workloads import sweep
+
+
+def test_sweep_is_reproducible_and_covers_its_ranges():
+    drawn = sweep(7, 60)
+    assert drawn == sweep(7, 60)
+    assert drawn != sweep(8, 60)
+    assert len(drawn) == 60
+    assert {w.rank for w in drawn} == {1, 2, 3}
+    assert {w.data_format for w in drawn} == {"channels_last", "channels_first"}
+    assert {w.dtype for w in drawn} == {"float32", "bfloat16"}
+    assert max(w.groups for w in drawn) > 1
+    for w in drawn:
+        assert MIN_FLOPS <= w.flops <= MAX_FLOPS
+        assert (w.kernel, w.stride, w.padding, w.output_padding) in FAMILIES
+        channels = w.input_nhwc[-1]
+        assert channels % w.groups == 0 and w.filters % w.groups == 0
+
+
+def test_ratios_are_the_others_time_over_the_plugins():
+    row = {"path": "native",
+           "forward": {"native": 2.0, "builtin": 3.0, "raw torch": 1.0},
+           "forward_backward": {"native": 4.0, "builtin": 2.0, "auto + LoRA": 5.0}}
+    assert report.versus(row, "forward") == 1.5
+    assert report.versus(row, "forward", "best peer") == 0.5
+    assert report.versus(row, "forward_backward", "best peer") == 0.5
+    assert report.lora_cost(row) == 1.25
+    rows = [{**row, "workload": {"dtype": "float32"}},
+            {"path": "native", "forward": {"native": 1.0, "builtin": 0.8},
+             "workload": {"dtype": "float32"}},
+            {"error": "failed", "workload": {"dtype": "float32"}}]
+    assert report.summary(rows, "forward") == {
+        "count": 2, "at_least_0.95": 1, "below_0.9": 1, "min": 0.8, "median": 1.15}
+
+
+@pytest.mark.skipif(keras.backend.backend() == "numpy",
+                    reason="the benchmark times TensorFlow, JAX and torch")
+def test_a_worker_row_times_auto_the_builtin_lora_and_raw_torch():
+    workload = Workload("tiny", (2, 4, 4, 8), 4, 3, 2, "same", 1)
+    row = worker.measure(workload, repeats=1, eager=False, every_path=False,
+                         min_seconds=0)
+    assert row["workload"]["name"] == "tiny"
+    assert row["builtin_error"] is None
+    names = {row["path"], "builtin", "raw torch"}
+    assert names | {"matmul reference"} == set(row["forward"])
+    assert names | {"auto + LoRA"} == set(row["forward_backward"])
+    assert all(seconds > 0 for seconds in row["forward_backward"].values())
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("family", [(3, 2, "same", 1), (4, 2, "same", None),
+                                    (3, 2, "valid", None)])
+def test_the_raw_torch_peer_computes_the_layers_maths(family, data_format):
+    pytest.importorskip("torch")
+    workload = Workload("peer", (2, 5, 3, 4), 6, *family, data_format=data_format)
+    x = worker.inputs(workload)
+    layer = worker.layer(workload, "generic")
+    expected = keras.ops.convert_to_numpy(layer(x))
+    kernel = keras.ops.convert_to_numpy(layer.kernel)
+    forward, _ = worker.peer.callables(workload, x, weight=kernel.transpose(3, 2, 0, 1))
+    actual = forward().numpy()
+    if data_format == "channels_last":
+        actual = actual.transpose(0, 2, 3, 1)
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
