@@ -1,16 +1,14 @@
 """TensorFlow path, computed in NHWC, the layout TF's CPU kernels support;
 channels_first inputs are transposed around it.
 
-Where every kernel is a multiple of its stride and some kernel is larger than
-its stride (DCGAN's kernel 4, stride 2), the forward is the sub-pixel
-decomposition (`subpixel.py`): one plain convolution, which TF runs faster
-than its transposed one, and the gradient is TF's own for a transposed
-convolution (a strided convolution for the input, `Conv*DBackpropFilter` for
-the kernel) rather than the slower gradient of the decomposition. Where
-kernel == stride the two forwards measured the same, and the transposed
-convolution is fewer ops.
+`auto` takes `native` on every setting, the built-in's own algorithm: over
+the named workloads (`docs/benchmark.md`) and the shapes of issue 14, the
+alternatives won on some shapes and lost on others (the sub-pixel forward:
+1.78x on one DCGAN layer, 0.79x to 0.86x at half its width; a plain
+convolution for stride 1: 1.3x on one shape, 0.84x on another), on CPUs whose
+oneDNN kernels differ. The other paths stay available by name.
 
-Elsewhere it is `tf.nn.conv_transpose`. Where TF's "SAME"/"VALID" with an
+It is `tf.nn.conv_transpose`. Where TF's "SAME"/"VALID" with an
 explicit `output_shape` select exactly the Keras window, TF computes just that
 window; elsewhere (e.g. "same" with `output_padding=0` and an even kernel) it
 computes the full output, which is then cropped, as are explicit
@@ -30,9 +28,7 @@ from keras import ops
 from keras_ct_plugin import tracing
 from keras_ct_plugin import generic
 from keras_ct_plugin import shapes
-from keras_ct_plugin import subpixel
 from keras_ct_plugin.window import crop_to_window
-from keras_ct_plugin.window import pad_or_crop
 
 
 def why_not(path, windows, settings):
@@ -55,21 +51,7 @@ def as_constant(compute):
     return tf.constant(value)
 
 
-DEVICE = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
-
-
 def preference(windows, settings):
-    if DEVICE != "cpu":
-        # Unmeasured there: TF's transposed convolution (cuDNN).
-        return ("native",)
-    if all(w.stride == 1 for w in windows) and settings["groups"] == 1:
-        # A stride-1 transposed convolution is a plain convolution, which TF
-        # runs faster than its transposed one; "generic" computes it so.
-        # (Keras runs a grouped one through XLA, compiled at every eager call.)
-        return ("generic",)
-    if max(settings["dilation_rate"]) > 1:
-        # Measured before TF's transposed convolution took dilation; unchanged.
-        return ("generic",)
     return ("native",)
 
 
@@ -156,35 +138,6 @@ def _transposed(x, kernel, windows, strides, padding, groups):
     return crop_to_window(y, windows, "channels_last") if crop else y
 
 
-def _kernel_gradient(full, kernel_shape, x, strides):
-    """The kernel gradient of `x = convolution(full, kernel, strides)`."""
-    rank = len(strides)
-    if rank == 1:
-        return _kernel_gradient(full[:, None], (1, *kernel_shape), x[:, None], (1, *strides))[0]
-    backprop = tf.raw_ops.Conv2DBackpropFilter if rank == 2 else tf.raw_ops.Conv3DBackpropFilterV2
-    return backprop(input=full, filter_sizes=list(kernel_shape), out_backprop=x,
-                    strides=[1, *strides, 1], padding="VALID")
-
-
-def _subpixel(x, kernel, windows):
-    axes = range(1, len(windows) + 1)
-    strides = [w.stride for w in windows]
-
-    @tf.custom_gradient
-    def conv_transpose(x, kernel):
-        def gradient(upstream):
-            full = pad_or_crop(upstream, axes, [(w.crop_before, w.crop_after) for w in windows])
-            dx = tf.nn.convolution(full, kernel, strides=strides, padding="VALID")
-            return dx, _kernel_gradient(full, tuple(kernel.shape), x, strides)
-
-        y = subpixel.conv_transpose(x, kernel, windows=windows, data_format="channels_last")
-        return y, gradient
-
-    # The kernel is a tensor (see `native`): a custom gradient over a function
-    # that reads variables must also return gradients for those variables.
-    return conv_transpose(x, kernel)
-
-
 def _in_nhwc(compute, inputs, kernel, bias, data_format):
     """`compute(x, kernel)` on NHWC `x`, plus the bias, in `data_format`."""
     rank = inputs.shape.rank - 2
@@ -202,9 +155,6 @@ def _in_nhwc(compute, inputs, kernel, bias, data_format):
 
 def native(inputs, kernel, bias, *, windows, strides, padding, data_format, groups, **_):
     def compute(x, kernel):
-        if (DEVICE == "cpu" and subpixel.applies(windows, groups)
-                and any(w.kernel_size > w.stride for w in windows)):
-            return _subpixel(x, kernel, windows)
         return _transposed(x, kernel, windows, strides, padding, groups)
 
     return _in_nhwc(compute, inputs, kernel, bias, data_format)

@@ -82,6 +82,14 @@ def preference(windows, settings):
     return ("native",)
 
 
+def add_low_rank(kernel, a, b, scale):
+    kernel, a, b = (torch.as_tensor(v.value if hasattr(v, "value") else v)
+                    for v in (kernel, a, b))
+    merged = torch.addmm(kernel.reshape(-1, kernel.shape[-1]).to(a.dtype),
+                         a.reshape(-1, a.shape[-1]), b, alpha=scale)
+    return merged.reshape(kernel.shape)
+
+
 def _torch_padding(window):
     """(padding, output_padding) giving the window, or None if torch cannot."""
     padding = window.crop_before

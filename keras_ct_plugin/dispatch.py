@@ -111,6 +111,16 @@ _PORTABLE_PATHS = {
 }
 
 
+def add_low_rank(kernel, a, b, scale):
+    """`kernel + scale * a @ b` (LoRA's merged kernel), in one op where the
+    backend has one (torch's addmm: each op costs torch's eager Keras
+    layer a dispatch)."""
+    module = _backend_module()
+    if module is not None and hasattr(module, "add_low_rank"):
+        return module.add_low_rank(kernel, a, b, scale)
+    return ops.add(kernel, scale * ops.matmul(a, b))
+
+
 def export_format(inputs):
     """The export format this call is traced for, or None (`tracing.py`)."""
     module = _backend_module()

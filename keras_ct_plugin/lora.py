@@ -39,10 +39,8 @@ class LowRankAdaptation:
         return self._merged(self._kernel, self.lora_kernel_a, self.lora_kernel_b)
 
     def _merged(self, kernel, a, b):
-        return ops.cast(
-            ops.add(kernel, (self.lora_alpha / self.lora_rank) * ops.matmul(a, b)),
-            dtype=self.compute_dtype,
-        )
+        merged = dispatch.add_low_rank(kernel, a, b, self.lora_alpha / self.lora_rank)
+        return ops.cast(merged, dtype=self.compute_dtype)
 
     def _kernel_for(self, inputs):
         """`kernel`; in a graph traced for `model.export`, the merged kernel

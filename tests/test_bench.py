@@ -75,3 +75,21 @@ def test_the_raw_torch_peer_computes_the_layers_maths(family, data_format):
     if data_format == "channels_last":
         actual = actual.transpose(0, 2, 3, 1)
     np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_markdown_table_has_a_row_per_workload():
+    row = {"path": "native", "workload": {"name": "w", "dtype": "float32"},
+           "builtin_error": None,
+           "forward": {"native": 1.0, "builtin": 2.0, "matmul reference": 0.5},
+           "forward_backward": {"native": 2.0, "builtin": 3.0},
+           "every_path_forward": {"native": 1.0, "builtin": 2.0},
+           "every_path_forward_backward": {"native": 2.0, "builtin": 3.0},
+           "eager_forward": {"native": 1.0, "builtin": 1.0},
+           "eager_forward_backward": {"native": 1.0, "builtin": 1.0}}
+    lines = report.markdown(report.COLUMNS, report.rows({"jax": [row, row]})).splitlines()
+    assert len(lines) == 4
+    cells = dict(zip(report.COLUMNS, (c.strip() for c in lines[2].strip("|").split("|"))))
+    assert cells["backend"] == "jax"
+    assert (cells["fwd"], cells["fwd+bwd"], cells["fwd / matmul"]) == ("2.00", "1.50", "2.00")
+    assert cells["fwd+bwd ms: plugin, built-in, raw torch"] == "2000.00, 3000.00, -"
+    assert cells["every path: fwd, fwd+bwd"] == "native 2.00, 1.50"

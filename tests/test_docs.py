@@ -18,17 +18,22 @@ def _example(document, heading):
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
-@pytest.mark.skipif(keras.backend.backend() != "jax", reason="the example trains on JAX")
-def test_jax_to_onnx_example(tmp_path):
-    pytest.importorskip("onnxruntime")
-    pytest.importorskip("jax2onnx")
+def _run_example(tmp_path, document):
+    """The stdout lines of the document's worked example, run as a script."""
     script = tmp_path / "example.py"
-    script.write_text(_example("deployment.md", "## Worked example"))
+    script.write_text(_example(document, "## Worked example"))
     result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
                             text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
                             timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    shape, difference = result.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    return result.stdout.strip().splitlines()
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="the example trains on JAX")
+def test_jax_to_onnx_example(tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("jax2onnx")
+    shape, difference = _run_example(tmp_path, "deployment.md")[-1].rsplit(" ", 1)
     assert shape == "(5, 32, 32, 3)"
     assert float(difference) < 1e-5
 
@@ -36,13 +41,7 @@ def test_jax_to_onnx_example(tmp_path):
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="the example trains on JAX")
 def test_lora_example(tmp_path):
     pytest.importorskip("sklearn")
-    script = tmp_path / "example.py"
-    script.write_text(_example("lora.md", "## Worked example"))
-    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
-                            text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.strip().splitlines()
+    lines = _run_example(tmp_path, "lora.md")
     full, lora = (int(line.rsplit(" ", 1)[1]) for line in lines[:2])
     assert lora < full / 5
     before, after = (float(v) for v in re.findall(r"(\d\.\d+) (?:before|after)", lines[2]))

@@ -3,9 +3,9 @@
 
 Times the plugin's layers against Keras's built-in ones and raw torch on each
 installed backend, each backend in its own process, and writes
-DIR/bench.json and DIR/bench.png (default DIR: bench-report/ in the current
-directory). With --sweep SEED it times a seeded sweep of shapes instead and
-writes DIR/bench-sweep-SEED.json and DIR/bench-sweep-SEED.png. Ratios above 1
+DIR/bench.json, its table as DIR/bench.md and a chart DIR/bench.png (default
+DIR: bench-report/ in the current directory). With --sweep SEED it times a
+seeded sweep of shapes instead and writes DIR/bench-sweep-SEED.{json,md,png}. Ratios above 1
 mean the plugin is faster (or, for memory, uses less).
 """
 
@@ -100,17 +100,20 @@ def main(argv=None):
     console = Console(width=200)
     if args.sweep is None:
         results = measure(backends, args.repeats)
-        paths = out / "bench.json", out / "bench.png"
+        stem = "bench"
         console.print(report.table(results))
-        report.plot(results, paths[1])
+        markdown = report.markdown(report.COLUMNS, report.rows(results))
+        report.plot(results, out / f"{stem}.png")
     else:
         results = measure_sweep(backends, args.sweep, args.count, args.repeats, args.paths)
-        paths = out / f"bench-sweep-{args.sweep}.json", out / f"bench-sweep-{args.sweep}.png"
+        stem = f"bench-sweep-{args.sweep}"
         console.print(report.sweep_table(results, args.sweep))
-        report.plot_sweep(results, args.sweep, paths[1])
-    paths[0].write_text(json.dumps({"environment": report.environment(backends),
-                                    "results": results}, indent=1))
-    print(f"wrote {paths[0]} and {paths[1]}")
+        markdown = report.markdown(report.SWEEP_COLUMNS, report.sweep_rows(results))
+        report.plot_sweep(results, args.sweep, out / f"{stem}.png")
+    (out / f"{stem}.json").write_text(json.dumps({"environment": report.environment(backends),
+                                                  "results": results}, indent=1))
+    (out / f"{stem}.md").write_text(markdown)
+    print(f"wrote {out / stem}.json, .md and .png")
 
 
 if __name__ == "__main__":

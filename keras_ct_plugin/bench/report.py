@@ -50,32 +50,53 @@ def _fmt(value):
     return "-" if value is None else f"{value:.2f}"
 
 
-def table(results):
-    t = Table(title="plugin vs keras.layers.Conv*DTranspose and raw torch (ratio = their "
-                    "time / plugin time, > 1: plugin faster; compiled as fit runs them)")
-    for column in ("backend", "workload", "auto path", "fwd", "fwd+bwd", "fwd vs best peer",
-                   "fwd+bwd vs best peer", "eager fwd", "eager fwd+bwd", "fwd / matmul",
-                   "memory", "LoRA fwd+bwd cost", "built-in", "every path: fwd, fwd+bwd"):
-        t.add_column(column)
-    for backend, rows in results.items():
-        for row in rows:
+COLUMNS = ("backend", "workload", "auto path", "fwd", "fwd+bwd", "fwd vs best peer",
+           "fwd+bwd vs best peer", "fwd+bwd ms: plugin, built-in, raw torch", "eager fwd",
+           "eager fwd+bwd", "fwd / matmul", "memory", "LoRA fwd+bwd cost", "built-in",
+           "every path: fwd, fwd+bwd")
+
+
+def _ms(times, name):
+    return "-" if times.get(name) is None else f"{times[name] * 1e3:.2f}"
+
+
+def rows(results):
+    """The table's rows, one per backend and workload, as strings."""
+    for backend, measured in results.items():
+        for row in measured:
             path = row["path"]
             others = "; ".join(
                 f"{p} {_fmt(versus(row, 'every_path_forward', path=p))}, "
                 f"{_fmt(versus(row, 'every_path_forward_backward', path=p))}"
                 for p in row["every_path_forward_backward"] if p not in ("builtin", PEER))
             matmul = row["forward"].get("matmul reference")
-            t.add_row(backend, row["workload"]["name"], path,
-                      _fmt(versus(row, "forward")), _fmt(versus(row, "forward_backward")),
-                      _fmt(versus(row, "forward", "best peer")),
-                      _fmt(versus(row, "forward_backward", "best peer")),
-                      _fmt(versus(row, "eager_forward")),
-                      _fmt(versus(row, "eager_forward_backward")),
-                      _fmt(ratio(row["forward"][path], matmul)),
-                      _fmt(ratio(row.get("peak_bytes_builtin"), row.get("peak_bytes_plugin"))),
-                      _fmt(lora_cost(row)),
-                      "ok" if not row["builtin_error"] else row["builtin_error"][:20], others)
+            times = row["forward_backward"]
+            yield (backend, row["workload"]["name"], path,
+                   _fmt(versus(row, "forward")), _fmt(versus(row, "forward_backward")),
+                   _fmt(versus(row, "forward", "best peer")),
+                   _fmt(versus(row, "forward_backward", "best peer")),
+                   ", ".join(_ms(times, name) for name in (path, "builtin", PEER)),
+                   _fmt(versus(row, "eager_forward")),
+                   _fmt(versus(row, "eager_forward_backward")),
+                   _fmt(ratio(row["forward"][path], matmul)),
+                   _fmt(ratio(row.get("peak_bytes_builtin"), row.get("peak_bytes_plugin"))),
+                   _fmt(lora_cost(row)),
+                   "ok" if not row["builtin_error"] else row["builtin_error"][:20], others)
+
+
+def table(results):
+    t = Table(title="plugin vs keras.layers.Conv*DTranspose and raw torch (ratio = their "
+                    "time / plugin time, > 1: plugin faster; compiled as fit runs them)")
+    for column in COLUMNS:
+        t.add_column(column)
+    for row in rows(results):
+        t.add_row(*row)
     return t
+
+
+def markdown(columns, rows):
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
 
 
 def lora_cost(row):
@@ -100,23 +121,30 @@ def float32_rows(rows):
     return [row for row in rows if row["workload"]["dtype"] == "float32"]
 
 
-def sweep_table(results, seed):
-    t = Table(title=f"sweep {seed}: auto path vs built-in (float32; bfloat16 apart)")
-    for column in ("backend", "dtype", "pass", "shapes", ">= 0.95x", "< 0.9x", "min",
-                   "median", "median vs best peer"):
-        t.add_column(column)
-    for backend, rows in results.items():
+SWEEP_COLUMNS = ("backend", "dtype", "pass", "shapes", ">= 0.95x", "< 0.9x", "min", "median",
+                 "median vs best peer")
+
+
+def sweep_rows(results):
+    for backend, measured in results.items():
         for dtype in ("float32", "bfloat16"):
-            subset = [row for row in rows if row["workload"]["dtype"] == dtype]
+            subset = [row for row in measured if row["workload"]["dtype"] == dtype]
             for key, label in (("forward", "fwd"), ("forward_backward", "fwd+bwd")):
                 s = summary(subset, key)
                 peer = summary(subset, key, "best peer")
                 if s is None:
                     continue
-                t.add_row(backend, dtype, label, str(s["count"]),
-                          f"{s['at_least_0.95']}/{s['count']}", str(s["below_0.9"]),
-                          _fmt(s["min"]), _fmt(s["median"]),
-                          _fmt(peer and peer["median"]))
+                yield (backend, dtype, label, str(s["count"]),
+                       f"{s['at_least_0.95']}/{s['count']}", str(s["below_0.9"]),
+                       _fmt(s["min"]), _fmt(s["median"]), _fmt(peer and peer["median"]))
+
+
+def sweep_table(results, seed):
+    t = Table(title=f"sweep {seed}: auto path vs built-in (float32; bfloat16 apart)")
+    for column in SWEEP_COLUMNS:
+        t.add_column(column)
+    for row in sweep_rows(results):
+        t.add_row(*row)
     return t
 
 
