@@ -1,6 +1,7 @@
 """Models for the cross-backend `.keras` matrix: Sequential and functional,
 rank 1, 2 and 3 layers, both data formats, mixed in one functional model, and
-PyTorch-style layers (groups, explicit padding, strides with dilation)."""
+PyTorch-style layers (groups, explicit padding, strides with dilation), and
+layers with LoRA whose adapters have moved (saved as the merged kernel)."""
 
 import pathlib
 
@@ -58,9 +59,21 @@ def _functional():
     return {"functional-1d-2d-3d": keras.Model([a, b, c], out)}
 
 
+def _lora():
+    model = keras.Sequential([
+        keras.Input((5, 4, 3)),
+        ct.Conv2DTranspose(4, 3, strides=2, padding="same", output_padding=1, lora_rank=2),
+        ct.Conv2DTranspose(4, 2, strides=2, groups=2),
+    ])
+    model.layers[1].enable_lora(3, lora_alpha=1.5)
+    for layer in model.layers:
+        layer.lora_kernel_b.assign(keras.random.uniform(layer.lora_kernel_b.shape, -1, 1))
+    return {"sequential-2d-lora": model}
+
+
 def build():
     keras.utils.set_random_seed(0)
-    return {**_sequential(), **_functional()}
+    return {**_sequential(), **_functional(), **_lora()}
 
 
 def inputs_for(model):
