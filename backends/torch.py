@@ -51,11 +51,9 @@ def export_format(inputs):
     """The export format, or "graph" for any other trace (torch.compile).
     Inside torch.compile the call stack is not read: dynamo would break the
     graph there, and inductor then fails on 3-D dynamic shapes."""
-    exporting = torch.compiler.is_exporting()
-    if torch.compiler.is_compiling() and not exporting:
-        return "graph"
-    traced = exporting or torch.jit.is_tracing()
-    return tracing.traced_format(traced) or ("graph" if traced else None)
+    traced = (torch.compiler.is_compiling() or torch.compiler.is_exporting()
+              or torch.jit.is_tracing())
+    return export_target(inputs) or ("graph" if traced else None)
 
 
 def as_constant(compute):

@@ -20,14 +20,14 @@ import numpy as np
 import keras_ct_plugin as ct
 from keras_ct_plugin import dispatch
 from keras_ct_plugin.bench import peer
+from keras_ct_plugin.bench.report import LORA
+from keras_ct_plugin.bench.report import PEER
 from keras_ct_plugin.bench.harness import callables
 from keras_ct_plugin.bench.harness import matmul_callable
 from keras_ct_plugin.bench.harness import xla_peak_bytes
 from keras_ct_plugin.bench.workloads import WORKLOADS
 from keras_ct_plugin.bench.workloads import sweep
 
-PEER = "raw torch"
-LORA = "auto + LoRA"
 LORA_RANK = 4
 
 
