@@ -10,8 +10,12 @@ Torch crops `padding` positions from both ends and then extends the end by
 directly, elsewhere (Keras's "same" can crop one more position at the end
 than at the start) torch is called with `padding=0` and the result cropped.
 channels_last inputs are handed to torch as permuted views (channels_last
-memory format), so no copy is made on the way in or out. The bias is added
-inside torch's op (its `bias` argument, or `addmm`), not in a pass of its own.
+memory format), so no copy is made on the way in or out; on CPU, where
+oneDNN computes that format fastest, some channels_first inputs are copied
+into it (`_channels_last_memory`), and 1-D calls run as 2-D ones of height
+1. The bias is added inside torch's op (its `bias` argument, or `addmm`),
+not in a pass of its own, where torch's CPU op is not slower with one
+(`_bias_inside`).
 
 `exported` serves every traced call: `model.export` in any format,
 `torch.export`, `torch.jit.trace` and `torch.compile` (graph compilers do
@@ -149,16 +153,35 @@ def _tflite_pads(window):
     return window.tail == s and k >= s and window.crop_before == (k - s) // 2
 
 
-def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=None):
+_CHANNELS_LAST_MEMORY = {2: torch.channels_last, 3: torch.channels_last_3d}
+
+
+def _bias_inside(x, windows, groups, exporting):
+    """Whether the bias goes in torch's op. On CPU, torch 2.13's transposed
+    convolution with a bias measured about 10% faster than without one plus
+    an add for one group, channels_last memory and output lengths that are
+    multiples of their strides; elsewhere it ran up to 2.5x slower (e.g.
+    kernel 3, stride 2, "valid"), and with groups up to 16x. An exported
+    graph keeps the one op."""
+    if exporting or DEVICE != "cpu":
+        return True
+    if groups > 1 or any(w.tail % w.stride for w in windows):
+        return False
+    return x.is_contiguous(memory_format=_CHANNELS_LAST_MEMORY[x.ndim - 2])
+
+
+def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=None,
+                exporting=False):
     """channels_first. `pads(window)`: whether torch's own padding may give
     the window (else it is cropped from the full output)."""
     rank = len(windows)
     paddings = [_torch_padding(w) if pads is None or pads(w) else None for w in windows]
     direct = None not in paddings
+    inside = direct and _bias_inside(x, windows, groups, exporting)
     y = _CONV_TRANSPOSE[rank](
         x,
         weight,
-        bias if direct else None,
+        bias if inside else None,
         stride=strides,
         padding=[p for p, _ in paddings] if direct else 0,
         output_padding=[op for _, op in paddings] if direct else 0,
@@ -168,8 +191,8 @@ def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=N
     if not direct:
         # The crop can also pad with zeros, which get the bias too.
         y = crop_to_window(y, windows, "channels_first")
-        if bias is not None:
-            y = y + bias.reshape(-1, *[1] * rank)
+    if bias is not None and not inside:
+        y = y + bias.reshape(-1, *[1] * rank)
     return y
 
 
@@ -185,25 +208,62 @@ def _zeros_inserted(x, strides):
     return x
 
 
-def _in_channels_first(compute, inputs, data_format, contiguous=False):
+def _in_channels_first(compute, inputs, data_format, contiguous=False, memory=None):
     """`compute` on channels_first inputs, a view of channels_last ones, or
     with `contiguous` a copy: inductor's layout code fails on the view's
     strides once sizes are dynamic ("cannot determine truth value of
-    Relational"), as Keras's own torch convolutions found."""
+    Relational"), as Keras's own torch convolutions found. `memory=
+    "channels_last"`: channels_first inputs copied to that memory format
+    (channels_last ones are in it already)."""
     if data_format == "channels_first":
+        if memory == "channels_last":
+            inputs = inputs.contiguous(memory_format=_CHANNELS_LAST_MEMORY[inputs.ndim - 2])
         return compute(inputs)
     x = _channels_first(inputs)
     return _channels_last(compute(x.contiguous() if contiguous else x))
+
+
+def _channels_last_memory(windows, groups, channels):
+    """Whether torch's CPU kernel gets the input in channels_last memory
+    format (NHWC strides), which oneDNN computes without reordering.
+
+    Fitted on sweep seed 1 (`docs/benchmark.md`): for channels_last inputs
+    (a free view) it won on nearly every shape; for channels_first ones,
+    after the copy, it won where some stride is above 1 and there are at
+    most 64 input channels per group, and lost at stride 1 or with many
+    channels, where the built-in's contiguous NCHW stays."""
+    return max(w.stride for w in windows) > 1 and channels // groups <= 64
+
+
+def _as_2d(inputs, kernel, windows, strides, dilation_rate, data_format):
+    """A 1-D call as a 2-D one of height 1: torch's CPU conv_transpose1d
+    has no channels_last memory format, and measured 1.2x to 3x slower
+    than conv_transpose2d given one."""
+    height = 1 if data_format == "channels_last" else 2
+    unit = shapes.AxisWindow(1, 1, 1, 0, 1)
+    return (inputs.unsqueeze(height), kernel.unsqueeze(0), (unit, *windows),
+            (1, *strides), (1, *dilation_rate), height)
 
 
 def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format, groups,
            **_):
     if DEVICE == "cpu" and data_format == "channels_last" and matmul.applies(windows, groups):
         return _tiled(inputs, kernel, bias, windows)
+    if DEVICE == "cpu" and len(windows) == 1:
+        x, kernel, windows, strides, dilation_rate, height = _as_2d(
+            inputs, kernel, windows, strides, dilation_rate, data_format)
+        weight = _torch_weight(kernel, groups)
+        return _in_channels_first(
+            lambda x: _transposed(x, weight, bias, windows, strides, dilation_rate, groups),
+            x, data_format, memory="channels_last").squeeze(height)
     weight = _torch_weight(kernel, groups)
+    memory = None
+    if (DEVICE == "cpu" and data_format == "channels_first"
+            and _channels_last_memory(windows, groups, inputs.shape[1])):
+        memory = "channels_last"
     return _in_channels_first(
         lambda x: _transposed(x, weight, bias, windows, strides, dilation_rate, groups),
-        inputs, data_format)
+        inputs, data_format, memory=memory)
 
 
 def exported(inputs, kernel, bias, *, format, windows, strides, dilation_rate, data_format,
@@ -216,9 +276,11 @@ def exported(inputs, kernel, bias, *, format, windows, strides, dilation_rate, d
 
         def compute(x):
             return _transposed(_zeros_inserted(x, strides), weight, bias, unit,
-                               [1] * len(windows), dilation_rate, groups, pads)
+                               [1] * len(windows), dilation_rate, groups, pads,
+                               exporting=True)
     else:
         def compute(x):
-            return _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads)
+            return _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads,
+                               exporting=True)
 
     return _in_channels_first(compute, inputs, data_format, contiguous=True)

@@ -38,6 +38,10 @@ def test_ratios_are_the_others_time_over_the_plugins():
     assert report.versus(row, "forward", "best peer") == 0.5
     assert report.versus(row, "forward_backward", "best peer") == 0.5
     assert report.lora_cost(row) == 1.25
+    controlled = {"path": "native", "forward": {"native": 2.0, "builtin": 4.0,
+                                                report.CONTROL: 3.0}}
+    assert report.versus(controlled, "forward", report.CONTROL) == 0.75
+    assert report.versus(row, "forward", report.CONTROL) is None
     rows = [{**row, "workload": {"dtype": "float32"}},
             {"path": "native", "forward": {"native": 1.0, "builtin": 0.8},
              "workload": {"dtype": "float32"}},
@@ -58,6 +62,19 @@ def test_a_worker_row_times_auto_the_builtin_lora_and_raw_torch():
     assert names | {"matmul reference"} == set(row["forward"])
     assert names | {"auto + LoRA"} == set(row["forward_backward"])
     assert all(seconds > 0 for seconds in row["forward_backward"].values())
+
+
+@pytest.mark.skipif(keras.backend.backend() == "numpy",
+                    reason="the benchmark times TensorFlow, JAX and torch")
+def test_a_sweep_row_times_the_builtin_against_itself():
+    workload = Workload("tiny", (2, 4, 4, 8), 4, 2, 2, "valid")
+    row = worker.measure(workload, repeats=1, eager=False, lora=False, every_path=False,
+                         min_seconds=0, control=True)
+    assert report.CONTROL in row["forward"] and report.CONTROL in row["forward_backward"]
+    assert report.versus(row, "forward_backward", report.CONTROL) > 0
+    (line,) = [r for r in report.sweep_rows({"b": [row]}) if r[2] == "fwd"]
+    control = report.summary([row], "forward", report.CONTROL)
+    assert line[-1] == f"{control['at_least_0.95']}/1, {control['below_0.9']}"
 
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])

@@ -14,6 +14,10 @@ from rich.table import Table
 
 PEER = "raw torch"
 LORA = "auto + LoRA"
+# A second built-in layer with the same weights, timed beside the first in
+# the sweep: the built-in against itself shows how far the machine's noise
+# alone moves a ratio.
+CONTROL = "built-in again"
 
 
 def environment(backends):
@@ -37,8 +41,11 @@ def _times(row, key):
 
 def versus(row, key, against="builtin", path=None):
     """The plugin's path (`auto`'s by default) against the built-in, raw
-    torch or the best peer ("best peer")."""
+    torch or the best peer ("best peer"); with CONTROL, the built-in against
+    its second instance."""
     times = _times(row, key)
+    if against == CONTROL:
+        return ratio(times.get(CONTROL), times.get("builtin"))
     mine = times.get(path or row["path"])
     if against == "best peer":
         peers = [times[name] for name in ("builtin", PEER) if times.get(name)]
@@ -122,7 +129,7 @@ def float32_rows(rows):
 
 
 SWEEP_COLUMNS = ("backend", "dtype", "pass", "shapes", ">= 0.95x", "< 0.9x", "min", "median",
-                 "median vs best peer")
+                 "median vs best peer", "built-in vs itself: >= 0.95x, < 0.9x")
 
 
 def sweep_rows(results):
@@ -132,11 +139,14 @@ def sweep_rows(results):
             for key, label in (("forward", "fwd"), ("forward_backward", "fwd+bwd")):
                 s = summary(subset, key)
                 peer = summary(subset, key, "best peer")
+                control = summary(subset, key, CONTROL)
                 if s is None:
                     continue
                 yield (backend, dtype, label, str(s["count"]),
                        f"{s['at_least_0.95']}/{s['count']}", str(s["below_0.9"]),
-                       _fmt(s["min"]), _fmt(s["median"]), _fmt(peer and peer["median"]))
+                       _fmt(s["min"]), _fmt(s["median"]), _fmt(peer and peer["median"]),
+                       "-" if control is None else
+                       f"{control['at_least_0.95']}/{control['count']}, {control['below_0.9']}")
 
 
 def sweep_table(results, seed):
@@ -204,9 +214,14 @@ def plot_sweep(results, seed, path):
         rows = [row for row in float32_rows(rows) if "error" not in row]
         for key, against, style in (("forward", "builtin", "-"),
                                     ("forward_backward", "builtin", "-"),
-                                    ("forward_backward", "best peer", ":")):
+                                    ("forward_backward", "best peer", ":"),
+                                    ("forward_backward", CONTROL, "--")):
             values = sorted(r for r in (versus(row, key, against) for row in rows) if r)
+            if not values:
+                continue
             label = f"{'fwd' if key == 'forward' else 'fwd+bwd'} vs {against}"
+            if against == CONTROL:
+                label = "fwd+bwd: built-in vs itself (noise)"
             ax.plot(range(1, len(values) + 1), values, style, marker=".", label=label)
         _plain_log_axis(ax)
         ax.set_xlabel("shapes, sorted by ratio")

@@ -20,6 +20,7 @@ import numpy as np
 import keras_ct_plugin as ct
 from keras_ct_plugin import dispatch
 from keras_ct_plugin.bench import peer
+from keras_ct_plugin.bench.report import CONTROL
 from keras_ct_plugin.bench.report import LORA
 from keras_ct_plugin.bench.report import PEER
 from keras_ct_plugin.bench.harness import callables
@@ -75,7 +76,7 @@ def alternate(functions, repeats, min_seconds=2.0, max_rounds=200, max_seconds=3
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
-def _subjects(workload, x, every_path=True):
+def _subjects(workload, x, every_path=True, control=False):
     """{name: (forward, forward+backward)} for every path that serves the
     workload (only `auto`'s without `every_path`), the built-in where it
     runs it, and raw torch; plus the path `auto` picks, the built-in's error
@@ -90,6 +91,11 @@ def _subjects(workload, x, every_path=True):
             forward, backward = callables(builtin, x)
             forward()
             subjects["builtin"] = (forward, backward)
+            if control:
+                again = layer(workload, "builtin")
+                again.build(x.shape)
+                again.set_weights(builtin.get_weights())
+                subjects[CONTROL] = callables(again, x)
         except Exception as error:  # noqa: BLE001 - the built-in's own failures
             builtin_error = f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"
             builtin = None
@@ -118,15 +124,16 @@ def lora_callables(workload, x):
 
 
 def measure(workload, repeats, head_to_head=True, eager=True, lora=True, every_path=True,
-            min_seconds=2.0):
+            min_seconds=2.0, control=False):
     """One workload's row: every subject's compiled forward and
     forward+backward seconds, alternated; with `head_to_head`, the path
     `auto` picks, the built-in and raw torch alternated on their own too (in
     one alternation with the generic path, whatever call came after its
     large temporaries ran slower), with `lora` the `auto` layer with LoRA
-    beside them; with `eager`, both layers called eagerly."""
+    beside them, with `control` a second built-in (report.CONTROL); with
+    `eager`, both layers called eagerly."""
     x = inputs(workload)
-    subjects, probe, builtin, builtin_error = _subjects(workload, x, every_path)
+    subjects, probe, builtin, builtin_error = _subjects(workload, x, every_path, control)
     path = probe._serving_path
     timed = dict(min_seconds=min_seconds)
     row = dict(workload=workload.to_dict(), path=path, builtin_error=builtin_error)
@@ -136,7 +143,7 @@ def measure(workload, repeats, head_to_head=True, eager=True, lora=True, every_p
         row["every_path_forward_backward"] = alternate(
             {k: b for k, (_, b) in subjects.items()}, repeats, **timed)
     if head_to_head:
-        names = [name for name in (path, "builtin", PEER) if name in subjects]
+        names = [name for name in (path, "builtin", PEER, CONTROL) if name in subjects]
         row["forward"] = alternate(
             {**{name: subjects[name][0] for name in names},
              "matmul reference": matmul_callable(*workload.matmul_shape)}, repeats, **timed)
@@ -174,7 +181,8 @@ def times(repeats):
 
 def sweep_times(seed, count, repeats, paths):
     """The sweep: every path (`paths` "every") or `auto`'s alone ("auto"),
-    the built-in and raw torch per shape, then the head-to-head of `auto`; no
+    the built-in, its second instance and raw torch per shape, then the
+    head-to-head of `auto`; no
     eager calls. A shorter minimum per alternation (1 s) keeps a sweep of 60
     shapes to minutes."""
     results = []
@@ -182,7 +190,8 @@ def sweep_times(seed, count, repeats, paths):
         print(f"  {keras.backend.backend()}: {workload.name}", flush=True)
         try:
             results.append(measure(workload, int(repeats), eager=False, lora=False,
-                                   every_path=paths == "every", min_seconds=1.0))
+                                   every_path=paths == "every", min_seconds=1.0,
+                                   control=True))
         except Exception as error:  # noqa: BLE001 - one shape's failure is reported
             results.append({"workload": workload.to_dict(), "error": f"{error}"[:300]})
     return results
