@@ -208,15 +208,16 @@ def _zeros_inserted(x, strides):
     return x
 
 
-def _in_channels_first(compute, inputs, data_format, contiguous=False, memory=None):
+def _in_channels_first(compute, inputs, data_format, contiguous=False,
+                       channels_last_memory=False):
     """`compute` on channels_first inputs, a view of channels_last ones, or
     with `contiguous` a copy: inductor's layout code fails on the view's
     strides once sizes are dynamic ("cannot determine truth value of
-    Relational"), as Keras's own torch convolutions found. `memory=
-    "channels_last"`: channels_first inputs copied to that memory format
-    (channels_last ones are in it already)."""
+    Relational"), as Keras's own torch convolutions found. With
+    `channels_last_memory`, channels_first inputs are copied to that memory
+    format (channels_last ones are in it already)."""
     if data_format == "channels_first":
-        if memory == "channels_last":
+        if channels_last_memory:
             inputs = inputs.contiguous(memory_format=_CHANNELS_LAST_MEMORY[inputs.ndim - 2])
         return compute(inputs)
     x = _channels_first(inputs)
@@ -249,21 +250,17 @@ def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format
            **_):
     if DEVICE == "cpu" and data_format == "channels_last" and matmul.applies(windows, groups):
         return _tiled(inputs, kernel, bias, windows)
-    if DEVICE == "cpu" and len(windows) == 1:
-        x, kernel, windows, strides, dilation_rate, height = _as_2d(
+    lifted = DEVICE == "cpu" and len(windows) == 1
+    if lifted:
+        inputs, kernel, windows, strides, dilation_rate, height = _as_2d(
             inputs, kernel, windows, strides, dilation_rate, data_format)
-        weight = _torch_weight(kernel, groups)
-        return _in_channels_first(
-            lambda x: _transposed(x, weight, bias, windows, strides, dilation_rate, groups),
-            x, data_format, memory="channels_last").squeeze(height)
     weight = _torch_weight(kernel, groups)
-    memory = None
-    if (DEVICE == "cpu" and data_format == "channels_first"
-            and _channels_last_memory(windows, groups, inputs.shape[1])):
-        memory = "channels_last"
-    return _in_channels_first(
+    channels_last_memory = DEVICE == "cpu" and data_format == "channels_first" and (
+        lifted or _channels_last_memory(windows, groups, inputs.shape[1]))
+    y = _in_channels_first(
         lambda x: _transposed(x, weight, bias, windows, strides, dilation_rate, groups),
-        inputs, data_format, memory=memory)
+        inputs, data_format, channels_last_memory=channels_last_memory)
+    return y.squeeze(height) if lifted else y
 
 
 def exported(inputs, kernel, bias, *, format, windows, strides, dilation_rate, data_format,

@@ -91,14 +91,19 @@ def rows(results):
                    "ok" if not row["builtin_error"] else row["builtin_error"][:20], others)
 
 
-def table(results):
-    t = Table(title="plugin vs keras.layers.Conv*DTranspose and raw torch (ratio = their "
-                    "time / plugin time, > 1: plugin faster; compiled as fit runs them)")
-    for column in COLUMNS:
+def _rich_table(title, columns, rows):
+    t = Table(title=title)
+    for column in columns:
         t.add_column(column)
-    for row in rows(results):
+    for row in rows:
         t.add_row(*row)
     return t
+
+
+def table(results):
+    return _rich_table("plugin vs keras.layers.Conv*DTranspose and raw torch (ratio = their "
+                       "time / plugin time, > 1: plugin faster; compiled as fit runs them)",
+                       COLUMNS, rows(results))
 
 
 def markdown(columns, rows):
@@ -150,12 +155,8 @@ def sweep_rows(results):
 
 
 def sweep_table(results, seed):
-    t = Table(title=f"sweep {seed}: auto path vs built-in (float32; bfloat16 apart)")
-    for column in SWEEP_COLUMNS:
-        t.add_column(column)
-    for row in sweep_rows(results):
-        t.add_row(*row)
-    return t
+    return _rich_table(f"sweep {seed}: auto path vs built-in (float32; bfloat16 apart)",
+                       SWEEP_COLUMNS, sweep_rows(results))
 
 
 def _plain_log_axis(ax):
