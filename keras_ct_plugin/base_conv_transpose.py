@@ -123,6 +123,7 @@ class BaseConvTranspose(LowRankAdaptation, keras.layers.Layer):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
+        dispatch.lay_out_kernel(self._kernel, self._serving_path, self._windows, self._settings)
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(

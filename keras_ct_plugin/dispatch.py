@@ -90,6 +90,14 @@ def choose(implementation, windows, settings):
     )
 
 
+def lay_out_kernel(variable, path, windows, settings):
+    """Lets the backend store a new kernel variable's values in the memory
+    order its op reads them in (torch), behind the Keras shape."""
+    module = _backend_module()
+    if module is not None and hasattr(module, "lay_out_kernel"):
+        module.lay_out_kernel(variable, path, windows, settings)
+
+
 def add_bias(outputs, bias, data_format):
     module = _backend_module()
     if module is not None and hasattr(module, "add_bias"):

@@ -85,9 +85,13 @@ def test_the_raw_torch_peer_computes_the_layers_maths(family, data_format):
     workload = Workload("peer", (2, 5, 3, 4), 6, *family, data_format=data_format)
     x = worker.inputs(workload)
     layer = worker.layer(workload, "generic")
+    layer.build(x.shape)
+    bias = np.random.default_rng(1).standard_normal(workload.filters).astype("float32")
+    layer.bias.assign(bias)
     expected = keras.ops.convert_to_numpy(layer(x))
     kernel = keras.ops.convert_to_numpy(layer.kernel)
-    forward, _ = worker.peer.callables(workload, x, weight=kernel.transpose(3, 2, 0, 1))
+    forward, _ = worker.peer.callables(workload, x, weight=kernel.transpose(3, 2, 0, 1),
+                                       bias=bias)
     actual = forward().numpy()
     if data_format == "channels_last":
         actual = actual.transpose(0, 2, 3, 1)

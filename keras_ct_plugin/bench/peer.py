@@ -4,8 +4,9 @@ benchmark (torch on CPU or, where torch sees one, the GPU).
 
 "The same maths": the Keras window of the workload, with torch's own
 `padding` and `output_padding` where they give it, else `padding=0` and the
-same crop, as a torch user would write it. channels_first input, torch's
-weight layout, both contiguous: torch's best case.
+same crop, as a torch user would write it, with a bias inside torch's op, as
+`torch.nn.ConvTranspose{1,2,3}d` adds it (the layer has one). channels_first
+input, torch's weight layout, both contiguous: the module's own case.
 """
 
 import keras_ct_plugin.shapes as shapes
@@ -33,10 +34,11 @@ def _window_arguments(windows):
     return padding, output_padding, False
 
 
-def callables(workload, x, weight=None):
+def callables(workload, x, weight=None, bias=None):
     """(forward, forward+backward) of raw torch for `workload` on the NumPy
     input `x`, laid out as the workload's data format says; `weight` in
-    torch's layout, random by default. The forward returns its output."""
+    torch's layout and `bias`, random by default. The forward returns its
+    output; the backward gives gradients for the input, weight and bias."""
     import torch
     import torch.nn.functional as F
 
@@ -56,11 +58,13 @@ def callables(workload, x, weight=None):
         weight = torch.randn(channels, workload.filters // workload.groups,
                              *(workload.kernel,) * rank)
     weight = torch.as_tensor(weight).to(device, dtype)
+    bias = torch.as_tensor(torch.randn(workload.filters) if bias is None else bias)
+    bias = bias.to(device, dtype)
     padding, output_padding, crop = _window_arguments(windows)
     convolution = getattr(F, f"conv_transpose{rank}d")
 
-    def run(x, w):
-        y = convolution(x, w, stride=workload.stride, padding=padding,
+    def run(x, w, b):
+        y = convolution(x, w, b, stride=workload.stride, padding=padding,
                         output_padding=output_padding, groups=workload.groups)
         if crop:
             index = [slice(None), slice(None)]
@@ -76,17 +80,17 @@ def callables(workload, x, weight=None):
 
     def forward():
         with torch.no_grad():
-            y = run(inputs, weight)
+            y = run(inputs, weight, bias)
         synchronize()
         return y
 
     x_grad = inputs.clone().requires_grad_(True)
     w_grad = weight.clone().requires_grad_(True)
+    b_grad = bias.clone().requires_grad_(True)
 
     def forward_backward():
-        x_grad.grad = None
-        w_grad.grad = None
-        torch.square(run(x_grad, w_grad)).sum().backward()
+        x_grad.grad = w_grad.grad = b_grad.grad = None
+        torch.square(run(x_grad, w_grad, b_grad)).sum().backward()
         synchronize()
 
     return forward, forward_backward
