@@ -4,15 +4,19 @@ On CPU XLA runs an input-dilated convolution slowly (1.6 s for jax#31662's
 3-D case, where torch takes 7 ms), and its kernel gradient, a dilated-window
 convolution, slower still. With a stride above 1, `native` computes the
 forward as the sub-pixel decomposition (`subpixel.py`) where every kernel is
-a multiple of its stride, else as one matmul plus col2im (`col2im.py`)
-(in bfloat16, 1-D and 2-D without groups, XLA's input-dilated forward), and
+a multiple of its stride, else as one matmul plus col2im (`col2im.py`), and
 supplies its own VJP, the adjoint algorithm: the upstream gradient's im2col
 columns times the kernel (input gradient) and times the input (kernel
 gradient), two matmuls. At stride 1 it is a plain convolution, and JAX's own
-gradient is fast.
+gradient is fast. In 1-D and 2-D, where XLA's input-dilated forward is often
+fast on CPU, the forward is whichever of the two measured faster on this
+machine for the call's shapes (`jax_autotune.py`; a tie goes to XLA's, the
+built-in's); without measurement, bfloat16 layers without groups take XLA's
+(fitted on sweep seed 1). The backward is the adjoint one either way.
 """
 
 import itertools
+import math
 from functools import partial
 
 import jax
@@ -22,6 +26,7 @@ from jax import lax
 from keras_ct_plugin import col2im
 from keras_ct_plugin import subpixel
 from keras_ct_plugin import tracing
+from keras_ct_plugin.backends import jax_autotune
 
 
 def why_not(path, windows, settings):
@@ -65,26 +70,52 @@ def _specs(rank, data_format):
     return lhs, spatial
 
 
-@partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
-def _conv_transpose(x, kernel, windows, data_format, groups):
-    return _forward(x, kernel, windows, data_format, groups)
+@partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4, 5))
+def _conv_transpose(x, kernel, windows, data_format, groups, forward):
+    return _FORWARDS[forward](x, kernel, windows, data_format, groups)
 
 
-def _forward(x, kernel, windows, data_format, groups):
-    if subpixel.applies(windows, groups):
-        return subpixel.conv_transpose(x, kernel, windows=windows, data_format=data_format)
-    if _low_precision(x) and groups == 1 and len(windows) < 3:
-        # Fitted on sweep seed 1: in bfloat16, 1-D and 2-D, XLA's CPU
-        # input-dilated convolution (the built-in's forward) took 0.54x to
-        # 0.69x of col2im's time; with groups, or in 3-D (jax#31662), col2im
-        # stays faster. The gradient is still the adjoint one.
-        return _input_dilated(x, kernel, windows, data_format, groups)
+def _subpixel(x, kernel, windows, data_format, groups):
+    return subpixel.conv_transpose(x, kernel, windows=windows, data_format=data_format)
+
+
+def _col2im(x, kernel, windows, data_format, groups):
     return col2im.conv_transpose(x, kernel, windows=windows, data_format=data_format,
                                  groups=groups)
 
 
-def _low_precision(x):
-    return jnp.dtype(x.dtype).itemsize < 4
+def _own_forward(windows, groups):
+    return "subpixel" if subpixel.applies(windows, groups) else "col2im"
+
+
+def _static_forward(dtype, windows, groups):
+    """Without measurement. Fitted on sweep seed 1: in bfloat16, 1-D and
+    2-D, XLA's CPU input-dilated convolution (the built-in's forward) took
+    0.54x to 0.69x of col2im's time; with groups, or in 3-D (jax#31662),
+    col2im stays faster."""
+    own = _own_forward(windows, groups)
+    if own == "col2im" and jnp.dtype(dtype).itemsize < 4 and groups == 1 and len(windows) < 3:
+        return "input_dilated"
+    return own
+
+
+def _measured_forward(inputs, kernel, windows, data_format, groups):
+    """In 1-D and 2-D on CPU, the faster of our forward and XLA's
+    input-dilated one for these shapes; in 3-D XLA's takes seconds
+    (jax#31662), and for tiny layers and while exporting the static choice
+    stands."""
+    own = _own_forward(windows, groups)
+    flops = 2 * math.prod(inputs.shape) * math.prod(kernel.shape[:-1]) // groups
+    if (not jax_autotune.ENABLED or len(windows) > 2 or flops < jax_autotune.MIN_FLOPS
+            or export_target(inputs) is not None):
+        return _static_forward(inputs.dtype, windows, groups)
+    key = (tuple(inputs.shape), str(inputs.dtype), tuple(kernel.shape), windows, data_format,
+           groups)
+    candidates = {name: partial(_FORWARDS[name], windows=windows, data_format=data_format,
+                                groups=groups)
+                  for name in (own, "input_dilated")}
+    arguments = [(tuple(inputs.shape), inputs.dtype), (tuple(kernel.shape), inputs.dtype)]
+    return jax_autotune.choose(key, candidates, arguments, preferred="input_dilated")
 
 
 def _input_dilated(x, kernel, windows, data_format, groups):
@@ -104,8 +135,11 @@ def _input_dilated(x, kernel, windows, data_format, groups):
     )
 
 
-def _forward_with_residuals(x, kernel, windows, data_format, groups):
-    return _forward(x, kernel, windows, data_format, groups), (x, kernel)
+_FORWARDS = {"subpixel": _subpixel, "col2im": _col2im, "input_dilated": _input_dilated}
+
+
+def _forward_with_residuals(x, kernel, windows, data_format, groups, forward):
+    return _FORWARDS[forward](x, kernel, windows, data_format, groups), (x, kernel)
 
 
 def _im2col(full, windows, sizes):
@@ -122,7 +156,7 @@ def _im2col(full, windows, sizes):
     return jnp.stack(slices, axis=len(windows) + 1)
 
 
-def _backward(windows, data_format, groups, residuals, upstream):
+def _backward(windows, data_format, groups, forward, residuals, upstream):
     """The adjoint algorithm (GEMM + im2col): the upstream gradient placed in
     the full transposed convolution, its taps' slices as columns, and two
     matmuls, one for the input gradient, one for the kernel's."""
@@ -154,15 +188,15 @@ def _backward(windows, data_format, groups, residuals, upstream):
 _conv_transpose.defvjp(_forward_with_residuals, _backward)
 
 
-@partial(jax.jit, static_argnums=(3, 4, 5))
-def _native(inputs, kernel, bias, windows, data_format, groups):
+@partial(jax.jit, static_argnums=(3, 4, 5, 6))
+def _native(inputs, kernel, bias, windows, data_format, groups, forward):
     if DEVICE != "cpu" or all(w.stride == 1 for w in windows):
         # On a GPU, XLA maps an input-dilated convolution whose kernel is an
         # HLO reverse (`jnp.flip`) and whose window stride is 1 to cuDNN's
         # backward-data, and its gradients to cuDNN too (conv_rewriter.cc).
         y = _input_dilated(inputs, kernel, windows, data_format, groups)
     else:
-        y = _conv_transpose(inputs, kernel, windows, data_format, groups)
+        y = _conv_transpose(inputs, kernel, windows, data_format, groups, forward)
     return _add_bias(y, bias, data_format)
 
 
@@ -175,7 +209,10 @@ def _add_bias(y, bias, data_format):
 
 
 def native(inputs, kernel, bias, *, windows, data_format, groups, **_):
-    return _native(inputs, kernel, bias, windows, data_format, groups)
+    forward = None
+    if DEVICE == "cpu" and any(w.stride > 1 for w in windows):
+        forward = _measured_forward(inputs, kernel, windows, data_format, groups)
+    return _native(inputs, kernel, bias, windows, data_format, groups, forward)
 
 
 def exported(inputs, kernel, bias, *, format, windows, data_format, groups, **_):
