@@ -102,13 +102,15 @@ def _static_forward(dtype, windows, groups):
 def _measured_forward(inputs, kernel, windows, data_format, groups):
     """In 1-D and 2-D on CPU, the faster of our forward and XLA's
     input-dilated one for these shapes; in 3-D XLA's takes seconds
-    (jax#31662), and for tiny layers and while exporting the static choice
-    stands."""
-    own = _own_forward(windows, groups)
-    flops = 2 * math.prod(inputs.shape) * math.prod(kernel.shape[:-1]) // groups
-    if (not jax_autotune.ENABLED or len(windows) > 2 or flops < jax_autotune.MIN_FLOPS
-            or export_target(inputs) is not None):
+    (jax#31662), and for tiny layers, symbolic shapes (jax.export) and
+    while exporting the static choice stands."""
+    if (not jax_autotune.ENABLED or len(windows) > 2 or export_target(inputs) is not None
+            or not all(isinstance(n, int) for n in inputs.shape)):
         return _static_forward(inputs.dtype, windows, groups)
+    flops = 2 * math.prod(inputs.shape) * math.prod(kernel.shape[:-1]) // groups
+    if flops < jax_autotune.MIN_FLOPS:
+        return _static_forward(inputs.dtype, windows, groups)
+    own = _own_forward(windows, groups)
     key = (tuple(inputs.shape), str(inputs.dtype), tuple(kernel.shape), windows, data_format,
            groups)
     candidates = {name: partial(_FORWARDS[name], windows=windows, data_format=data_format,
