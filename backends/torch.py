@@ -117,8 +117,7 @@ def lay_out_kernel(variable, path, windows, settings):
     if path != "native" or groups > 1 or _tiles(windows, data_format, groups):
         return
     value = variable.value
-    rank = value.ndim - 2
-    order = (rank + 1, rank, *range(rank))
+    order = _torch_order(value.ndim - 2)
     inverse = [order.index(axis) for axis in range(value.ndim)]
     value.data = value.detach().permute(order).contiguous().permute(inverse)
 
@@ -128,11 +127,16 @@ def _tiles(windows, data_format, groups):
     return DEVICE == "cpu" and data_format == "channels_last" and matmul.applies(windows, groups)
 
 
+def _torch_order(rank):
+    """The axes of a Keras kernel (*kernel, filters, in) in torch's order."""
+    return (rank + 1, rank, *range(rank))
+
+
 def _torch_weight(kernel, groups):
     """(*kernel, filters, in / groups) as torch's (in, filters / groups, *kernel)."""
     rank = kernel.ndim - 2
     if groups == 1:
-        return kernel.permute(rank + 1, rank, *range(rank))
+        return kernel.permute(_torch_order(rank))
     *size, filters, per_group = kernel.shape
     split = kernel.reshape(*size, groups, filters // groups, per_group)
     weight = split.permute(rank, rank + 2, rank + 1, *range(rank))
