@@ -105,19 +105,27 @@ def _torch_padding(window):
 
 
 def lay_out_kernel(variable, path, windows, settings):
-    """Stores the kernel variable's values in torch's weight order, (in,
-    filters, *kernel) contiguous, behind the Keras shape (*kernel, filters,
-    in), for one group on the native path that calls torch's transposed
-    convolution: `_torch_weight` is then a free view, where the permuted
-    copy it otherwise makes on every call took 3.3 ms of a 8.5 ms forward on
-    CPU (3x3x3 kernel, 128 -> 256 channels). Torch keeps the strides through `assign`
-    (an in-place copy), the optimizers' in-place updates and autograd, which
-    gives gradients the variable's own strides."""
+    """Stores the kernel variable's values in the memory order torch's op
+    reads its weight in, behind the Keras shape (*kernel, filters, in), for
+    one group on the native path that calls torch's transposed convolution:
+    (in, filters, *kernel) contiguous, or (in, *kernel, filters) where the
+    input is in channels_last memory format, as torch then copies the weight
+    to (forward and backward, and once more to give the gradient the
+    variable's strides). `_torch_weight` is then a free view, where the
+    copies took 3.3 ms of a 8.5 ms forward on CPU (3x3x3 kernel, 128 -> 256
+    channels) and half a millisecond of a 1.2 ms forward+backward (3x3
+    kernel, 128 -> 128 channels, 4x4 pixels). Torch keeps the strides through
+    `assign` (an in-place copy), the optimizers' in-place updates and
+    autograd, which gives gradients the variable's own strides."""
     groups, data_format = settings["groups"], settings["data_format"]
     if path != "native" or groups > 1 or _tiles(windows, data_format, groups):
         return
     value = variable.value
-    order = _torch_order(value.ndim - 2)
+    rank = value.ndim - 2
+    if _in_channels_last_memory(windows, groups, value.shape[-1], data_format):
+        order = (rank + 1, *range(rank), rank)
+    else:
+        order = _torch_order(rank)
     inverse = [order.index(axis) for axis in range(value.ndim)]
     value.data = value.detach().permute(order).contiguous().permute(inverse)
 
@@ -207,16 +215,17 @@ def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=N
     paddings = [_torch_padding(w) if pads is None or pads(w) else None for w in windows]
     direct = None not in paddings
     inside = direct and _bias_inside(x, windows, groups, exporting)
-    y = _CONV_TRANSPOSE[rank](
-        x,
-        weight,
-        bias if inside else None,
-        stride=strides,
-        padding=[p for p, _ in paddings] if direct else 0,
-        output_padding=[op for _, op in paddings] if direct else 0,
-        dilation=dilation_rate,
+    arguments = dict(
+        stride=list(strides),
+        padding=[p for p, _ in paddings] if direct else [0] * rank,
+        output_padding=[op for _, op in paddings] if direct else [0] * rank,
+        dilation=list(dilation_rate),
         groups=groups,
     )
+    if not exporting and not weight.is_contiguous() and _runs_torch_own_kernel(
+            x, weight, arguments):
+        weight = weight.contiguous()
+    y = _CONV_TRANSPOSE[rank](x, weight, bias if inside else None, **arguments)
     if not direct:
         # The crop can also pad with zeros, which get the bias too.
         y = crop_to_window(y, windows, "channels_first") if exporting else _cropped(y, windows)
@@ -225,6 +234,25 @@ def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=N
     # In place on a fresh tensor that no backward keeps: a new tensor the
     # output's size measured up to 1.6x slower on CPU (3-D).
     return y.add_(bias.reshape(-1, *[1] * rank))
+
+
+_TORCH_OWN_KERNELS = {getattr(torch._C._ConvBackend, name, None)
+                      for name in ("SlowTranspose2d", "SlowTranspose3d")} - {None}
+
+
+def _runs_torch_own_kernel(x, weight, arguments):
+    """Whether torch runs its own CPU kernel rather than oneDNN's (it does
+    for some small calls, e.g. batch 1 with a 1x4 kernel), whose backward
+    raises "grad_weight needs to be contiguous" for a weight laid out for
+    channels_last memory (`lay_out_kernel`). Torch's own choice is read, as
+    it depends on the batch, the dtype and the CPU; where torch does not
+    tell, the weight is copied."""
+    select = getattr(torch._C, "_select_conv_backend", None)
+    if select is None:
+        return True
+    a = arguments
+    return select(x, weight, None, a["stride"], a["padding"], a["dilation"], True,
+                  a["output_padding"], a["groups"]) in _TORCH_OWN_KERNELS
 
 
 def _cropped(y, windows):
@@ -278,6 +306,17 @@ def _channels_last_memory(windows, groups, channels):
     return max(w.stride for w in windows) > 1 and channels // groups <= 64
 
 
+def _in_channels_last_memory(windows, groups, channels, data_format):
+    """Whether `native` hands torch's op its input in channels_last memory
+    format: channels_last inputs are in it (a permuted view), and on CPU so
+    are 1-D inputs (`_as_2d`) and the channels_first ones that
+    `_channels_last_memory` copies into it."""
+    if DEVICE != "cpu":
+        return data_format == "channels_last" and len(windows) > 1
+    return (data_format == "channels_last" or len(windows) == 1
+            or _channels_last_memory(windows, groups, channels))
+
+
 def _as_2d(inputs, kernel, windows, strides, dilation_rate, data_format):
     """A 1-D call as a 2-D one of height 1: torch's CPU conv_transpose1d
     has no channels_last memory format, and measured 1.2x to 3x slower
@@ -292,13 +331,13 @@ def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format
            **_):
     if _tiles(windows, data_format, groups):
         return _tiled(inputs, kernel, bias, windows)
+    channels_last_memory = data_format == "channels_first" and _in_channels_last_memory(
+        windows, groups, inputs.shape[1], data_format)
     lifted = DEVICE == "cpu" and len(windows) == 1
     if lifted:
         inputs, kernel, windows, strides, dilation_rate, height = _as_2d(
             inputs, kernel, windows, strides, dilation_rate, data_format)
     weight = _torch_weight(kernel, groups)
-    channels_last_memory = DEVICE == "cpu" and data_format == "channels_first" and (
-        lifted or _channels_last_memory(windows, groups, inputs.shape[1]))
     y = _in_channels_first(
         lambda x: _transposed(x, weight, bias, windows, strides, dilation_rate, groups),
         inputs, data_format, channels_last_memory=channels_last_memory)

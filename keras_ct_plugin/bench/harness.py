@@ -75,10 +75,15 @@ def callables(layer, x, compiled=True):
             with torch.no_grad():
                 return layer(x)
 
+        # Cleared as raw torch's are (`bench/peer.py`): `Module.zero_grad`
+        # walks Keras's tracked layers on every call.
+        parameters = [v.value for v in layer.trainable_variables]
+
         def forward_backward():
             x.grad = None
             x.requires_grad_(True)
-            layer.zero_grad()
+            for parameter in parameters:
+                parameter.grad = None
             torch.square(layer(x).float()).sum().backward()
 
         return forward, forward_backward
