@@ -1,5 +1,8 @@
-"""TensorFlow path, computed in NHWC, the layout TF's CPU kernels support;
-channels_first inputs are transposed around it.
+"""TensorFlow path. channels_last inputs are computed in NHWC. channels_first
+ones are handed to TF in NCHW, as the built-in does, where TF's kernels take
+that layout (on CPU only through oneDNN); on CPU their gradients are then
+computed in NHWC, between transposes (`_nchw_with_nhwc_gradients`).
+Without oneDNN they are transposed to NHWC around the whole op.
 
 `auto` takes `native` on every setting, the built-in's own algorithm: over
 the named workloads (`docs/benchmark.md`) and the shapes of issue 14, the
@@ -24,6 +27,7 @@ a dilated convolution).
 
 import tensorflow as tf
 from keras import ops
+from tensorflow.python.util import _pywrap_util_port
 
 from keras_ct_plugin import tracing
 from keras_ct_plugin import generic
@@ -53,6 +57,12 @@ def as_constant(compute):
 
 def preference(windows, settings):
     return ("native",)
+
+
+DEVICE = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+# TF's own CPU kernels raise "only supports NHWC" for NCHW; oneDNN's, on by
+# default on x86 (TF_ENABLE_ONEDNN_OPTS), take it. TF exposes no public check.
+_TAKES_NCHW = DEVICE == "gpu" or _pywrap_util_port.IsMklEnabled()
 
 
 def _tensor(value, dtype):
@@ -85,36 +95,73 @@ def _tf_selects_window(window, padding, rank):
     return 1 <= tail <= s
 
 
-def _static_shape(x, filters, lengths):
+def _static_shape(x, filters, lengths, channels_first):
     """The output shape as far as the input's static shape tells it."""
-    return [x.shape[0], *(
-        None if n is None else length(n) for n, length in zip(x.shape[1:-1], lengths)
-    ), filters]
+    spatial = x.shape[2:] if channels_first else x.shape[1:-1]
+    sizes = [None if n is None else length(n) for n, length in zip(spatial, lengths)]
+    return [x.shape[0], filters, *sizes] if channels_first else [x.shape[0], *sizes, filters]
 
 
-def _output_shape(x, filters, lengths):
+def _output_shape(x, filters, lengths, channels_first):
     """A constant where the input's shape is known, so that no shape op runs
     eagerly (a Python list would send the op down TF's slow eager fallback),
     else a tensor computed from the input's dynamic shape."""
     if None not in x.shape:
-        return tf.constant(_static_shape(x, filters, lengths), dtype=tf.int32)
+        return tf.constant(_static_shape(x, filters, lengths, channels_first), dtype=tf.int32)
     dynamic = tf.shape(x)
-    sizes = [dynamic[0] if x.shape[0] is None else x.shape[0]]
+    first = 2 if channels_first else 1
+    sizes = []
     for i, length in enumerate(lengths):
-        n = x.shape[1 + i]
-        sizes.append(length(dynamic[1 + i] if n is None else n))
-    return tf.stack(sizes + [filters])
+        n = x.shape[first + i]
+        sizes.append(length(dynamic[first + i] if n is None else n))
+    batch = dynamic[0] if x.shape[0] is None else x.shape[0]
+    return tf.stack([batch, filters, *sizes] if channels_first else [batch, *sizes, filters])
 
 
-def _transposed(x, kernel, windows, strides, padding, groups):
+_NC_FORMATS = {2: "NCHW", 3: "NCDHW"}
+_FILTER_GRADIENT = {2: tf.raw_ops.Conv2DBackpropFilter, 3: tf.raw_ops.Conv3DBackpropFilterV2}
+_CONVOLUTION = {2: tf.raw_ops.Conv2D, 3: tf.raw_ops.Conv3D}
+
+
+def _nchw_with_nhwc_gradients(x, kernel, shape, strides, padding, dilations):
+    """`tf.nn.conv_transpose` on NCHW `x`, the built-in's forward, whose
+    gradients are the ops TF's own gradient of it runs, in NHWC between
+    transposes: on CPU (oneDNN) the NCHW forward measured faster than NHWC
+    between transposes, and the NHWC gradients faster than the NCHW ones
+    (sweep seed 6, `docs/benchmark.md`)."""
+    rank = len(strides)
+    to_last, to_first = [0, *range(2, rank + 2), 1], [0, rank + 1, *range(1, rank + 1)]
+    attributes = dict(strides=[1, *strides, 1], padding=padding, dilations=[1, *dilations, 1])
+
+    @tf.custom_gradient
+    def transposed(x, kernel):
+        y = tf.nn.conv_transpose(x, kernel, shape, strides, padding=padding,
+                                 data_format=_NC_FORMATS[rank], dilations=dilations)
+
+        def gradients(dy):
+            dy = tf.transpose(dy, to_last)
+            dx = _CONVOLUTION[rank](input=dy, filter=kernel, **attributes)
+            dkernel = _FILTER_GRADIENT[rank](input=dy, filter_sizes=tf.shape(kernel),
+                                             out_backprop=tf.transpose(x, to_last),
+                                             **attributes)
+            return tf.transpose(dx, to_first), dkernel
+
+        return y, gradients
+
+    return transposed(x, kernel)
+
+
+def _transposed(x, kernel, windows, strides, padding, groups, channels_first=False):
     rank = len(windows)
+    channel_axis = 1 if channels_first else -1
     if rank == 1:
         # As a 2-D one of height 1, with a 2-D output shape: TF's own 1-D op
         # slices and re-concatenates the output shape, more nodes to export.
         unit = shapes.AxisWindow(1, 1, 1, 0, 1)
-        y = _transposed(tf.expand_dims(x, 1), tf.expand_dims(kernel, 0), (unit, *windows),
-                        (1, *strides), padding, groups)
-        return tf.squeeze(y, 1)
+        height = 2 if channels_first else 1
+        y = _transposed(tf.expand_dims(x, height), tf.expand_dims(kernel, 0), (unit, *windows),
+                        (1, *strides), padding, groups, channels_first)
+        return tf.squeeze(y, height)
     dilations = [w.dilation for w in windows]
     if all(_tf_selects_window(w, padding, rank) for w in windows):
         lengths = [w.length for w in windows]
@@ -124,18 +171,25 @@ def _transposed(x, kernel, windows, strides, padding, groups):
         tf_padding, crop = "VALID", True
 
     def transposed(x, kernel):
-        shape = _output_shape(x, kernel.shape[-2], lengths)
+        shape = _output_shape(x, kernel.shape[-2], lengths, channels_first)
+        if channels_first and DEVICE == "cpu":
+            return _nchw_with_nhwc_gradients(x, kernel, shape, list(strides), tf_padding,
+                                             dilations)
         return tf.nn.conv_transpose(x, kernel, shape, list(strides), padding=tf_padding,
-                                    dilations=dilations)
+                                    dilations=dilations,
+                                    data_format=_NC_FORMATS[rank] if channels_first else None)
 
     if groups == 1:
         y = transposed(x, kernel)
     else:
         y = tf.concat([transposed(x_g, kernel_g) for x_g, kernel_g in zip(
-            tf.split(x, groups, axis=-1), tf.split(kernel, groups, axis=-2))], axis=-1)
+            tf.split(x, groups, axis=channel_axis), tf.split(kernel, groups, axis=-2))],
+            axis=channel_axis)
     # Not `tf.ensure_shape`: TFLite runs it only with the Flex delegate.
-    y.set_shape(_static_shape(x, kernel.shape[-2], lengths))
-    return crop_to_window(y, windows, "channels_last") if crop else y
+    y.set_shape(_static_shape(x, kernel.shape[-2], lengths, channels_first))
+    if not crop:
+        return y
+    return crop_to_window(y, windows, "channels_first" if channels_first else "channels_last")
 
 
 def _in_nhwc(compute, inputs, kernel, bias, data_format):
@@ -154,6 +208,11 @@ def _in_nhwc(compute, inputs, kernel, bias, data_format):
 
 
 def native(inputs, kernel, bias, *, windows, strides, padding, data_format, groups, **_):
+    if data_format == "channels_first" and _TAKES_NCHW:
+        y = _transposed(inputs, _tensor(kernel, inputs.dtype), windows, strides, padding,
+                        groups, channels_first=True)
+        return y if bias is None else add_bias(y, bias, data_format)
+
     def compute(x, kernel):
         return _transposed(x, kernel, windows, strides, padding, groups)
 

@@ -142,6 +142,27 @@ def test_path_compiled_gradients(case, path):
     _assert_gradients_match_reference(case, path, compile=True)
 
 
+CHANNELS_FIRST_CASES = [case for case in PATH_CASES if case.data_format == "channels_first"]
+# TensorFlow's channels_first layouts other than the one this machine takes:
+# NCHW with TF's own gradients (GPU) and NHWC between transposes (CPU kernels
+# without oneDNN, which reject NCHW).
+TF_LAYOUTS = {"nchw": dict(DEVICE="gpu"), "nhwc": dict(_TAKES_NCHW=False)}
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's data layouts")
+@pytest.mark.parametrize("layout", sorted(TF_LAYOUTS))
+@pytest.mark.parametrize("case", CHANNELS_FIRST_CASES, ids=lambda c: c.id)
+def test_tensorflow_channels_first_layouts(case, layout, monkeypatch):
+    from keras_ct_plugin.backends import tensorflow as tf_backend
+
+    for name, value in TF_LAYOUTS[layout].items():
+        monkeypatch.setattr(tf_backend, name, value)
+    _, function = _function(case, "native")
+    x, kernel, bias = _operands(case)
+    assert_matches_reference(function(x, kernel, bias), reference_output(case, x, kernel, bias))
+    _assert_gradients_match_reference(case, "native", compile=True)
+
+
 # The graph each backend traces for an export format (`tracing.py`); on
 # torch the "torch" form is also what torch.compile trains.
 EXPORT_FORMATS = {"tensorflow": ["onnx", "litert"], "jax": ["onnx"],
