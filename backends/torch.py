@@ -15,8 +15,8 @@ oneDNN computes that format fastest, some channels_first inputs are copied
 into it (`_channels_last_memory`), and 1-D calls run as 2-D ones of height
 1. The bias is added inside torch's op (its `bias` argument, or `addmm`),
 not in a pass of its own, where torch's CPU op is not slower with one
-(`_bias_inside`). The kernel variable holds its values in torch's weight
-order (`lay_out_kernel`), so that no call copies it.
+(`_bias_inside`). The kernel variable holds its values in the memory order
+torch's op reads its weight in (`lay_out_kernel`), so that no call copies it.
 
 `exported` serves every traced call: `model.export` in any format,
 `torch.export`, `torch.jit.trace` and `torch.compile` (graph compilers do

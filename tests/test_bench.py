@@ -50,6 +50,22 @@ def test_ratios_are_the_others_time_over_the_plugins():
         "count": 2, "at_least_0.95": 1, "below_0.9": 1, "min": 0.8, "median": 1.15}
 
 
+def test_against_raw_torch_counts_rows_where_it_takes_long_enough():
+    def row(mine, direct, peer, dtype="float32"):
+        return {"path": "native", "workload": {"dtype": dtype},
+                "forward": {"native": mine, report.WITHOUT_CALL: direct, "raw torch": peer}}
+
+    rows = [row(2e-3, 1.5e-3, 1.6e-3), row(4e-3, 3e-3, 6e-3), row(1e-3, 1e-3, 0.5e-3),
+            row(1e-3, 1e-3, 9e-3, dtype="bfloat16"), {**row(1, 1, 1), "error": "failed"}]
+    assert report.against_peer(rows, "forward", None) == {
+        "count": 2, "at_least_0.9": 1, "median": pytest.approx((0.8 + 1.5) / 2)}
+    assert report.against_peer(rows, "forward", report.WITHOUT_CALL, 5e-3) == {
+        "count": 1, "at_least_0.9": 1, "median": 2.0}
+    assert report.against_peer(rows, "forward_backward", None) is None
+    lines = list(report.peer_rows({"torch": rows}))
+    assert ("torch", "fwd", "layer.call(x)", "1 ms", "2", "2/2", "1.53") in lines
+
+
 @pytest.mark.skipif(keras.backend.backend() == "numpy",
                     reason="the benchmark times TensorFlow, JAX and torch")
 def test_a_worker_row_times_auto_the_builtin_lora_and_raw_torch():
@@ -59,6 +75,8 @@ def test_a_worker_row_times_auto_the_builtin_lora_and_raw_torch():
     assert row["workload"]["name"] == "tiny"
     assert row["builtin_error"] is None
     names = {row["path"], "builtin", "raw torch"}
+    if keras.backend.backend() == "torch":
+        names.add(report.WITHOUT_CALL)
     assert names | {"matmul reference"} == set(row["forward"])
     assert names | {"auto + LoRA"} == set(row["forward_backward"])
     assert all(seconds > 0 for seconds in row["forward_backward"].values())

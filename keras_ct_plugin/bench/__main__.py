@@ -108,7 +108,9 @@ def main(argv=None):
         results = measure_sweep(backends, args.sweep, args.count, args.repeats, args.paths)
         stem = f"bench-sweep-{args.sweep}"
         console.print(report.sweep_table(results, args.sweep))
-        markdown = report.markdown(report.SWEEP_COLUMNS, report.sweep_rows(results))
+        console.print(report.peer_table(results))
+        markdown = (report.markdown(report.SWEEP_COLUMNS, report.sweep_rows(results)) + "\n"
+                    + report.markdown(report.PEER_COLUMNS, report.peer_rows(results)))
         report.plot_sweep(results, args.sweep, out / f"{stem}.png")
     (out / f"{stem}.json").write_text(json.dumps({"environment": report.environment(backends),
                                                   "results": results}, indent=1))

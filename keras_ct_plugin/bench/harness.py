@@ -34,8 +34,9 @@ def xla_peak_bytes(layer, x):
     return analysis.temp_size_in_bytes + analysis.output_size_in_bytes
 
 
-def callables(layer, x, compiled=True):
-    """`x`: a float32 NumPy array, given to the layer in its compute dtype."""
+def callables(layer, x, compiled=True, direct=False):
+    """`x`: a float32 NumPy array, given to the layer in its compute dtype.
+    `direct` (torch): `layer.call`, without Keras's `Layer.__call__`."""
     backend = keras.backend.backend()
     dtype = layer.compute_dtype
     if backend == "jax":
@@ -71,9 +72,11 @@ def callables(layer, x, compiled=True):
 
         x = torch.tensor(x).to(keras.ops.convert_to_tensor(0, dtype).dtype)
 
+        call = layer.call if direct else layer
+
         def forward():
             with torch.no_grad():
-                return layer(x)
+                return call(x)
 
         # Cleared as raw torch's are (`bench/peer.py`): `Module.zero_grad`
         # walks Keras's tracked layers on every call.
@@ -84,7 +87,7 @@ def callables(layer, x, compiled=True):
             x.requires_grad_(True)
             for parameter in parameters:
                 parameter.grad = None
-            torch.square(layer(x).float()).sum().backward()
+            torch.square(call(x).float()).sum().backward()
 
         return forward, forward_backward
     raise NotImplementedError(backend)

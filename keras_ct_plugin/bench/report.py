@@ -18,6 +18,9 @@ LORA = "auto + LoRA"
 # the sweep: the built-in against itself shows how far the machine's noise
 # alone moves a ratio.
 CONTROL = "built-in again"
+# On torch, the `auto` layer's own `call`, without Keras's `Layer.__call__`
+# around it: what the layer adds to raw torch beyond Keras's per-call cost.
+WITHOUT_CALL = "auto, layer.call"
 
 
 def environment(backends):
@@ -75,7 +78,8 @@ def rows(results):
             others = "; ".join(
                 f"{p} {_fmt(versus(row, 'every_path_forward', path=p))}, "
                 f"{_fmt(versus(row, 'every_path_forward_backward', path=p))}"
-                for p in row["every_path_forward_backward"] if p not in ("builtin", PEER))
+                for p in row["every_path_forward_backward"]
+                if p not in ("builtin", PEER, CONTROL, WITHOUT_CALL))
             matmul = row["forward"].get("matmul reference")
             times = row["forward_backward"]
             yield (backend, row["workload"]["name"], path,
@@ -157,6 +161,44 @@ def sweep_rows(results):
 def sweep_table(results, seed):
     return _rich_table(f"sweep {seed}: auto path vs built-in (float32; bfloat16 apart)",
                        SWEEP_COLUMNS, sweep_rows(results))
+
+
+def against_peer(rows, key, subject, min_seconds=1e-3):
+    """{count, at least 0.9, median} of raw torch's time over `subject`'s
+    (the `auto` path by default) on the float32 rows where raw torch takes
+    `min_seconds` or more."""
+    ratios = []
+    for row in float32_rows(rows):
+        times = row.get(key) or {}
+        peer, mine = times.get(PEER), times.get(subject or row.get("path"))
+        if "error" not in row and peer and mine and peer >= min_seconds:
+            ratios.append(peer / mine)
+    if not ratios:
+        return None
+    return {"count": len(ratios), "at_least_0.9": sum(r >= 0.9 for r in ratios),
+            "median": statistics.median(ratios)}
+
+
+PEER_COLUMNS = ("backend", "pass", "subject", "raw torch at least", "shapes", ">= 0.9x",
+                "median")
+
+
+def peer_rows(results):
+    """Against raw torch, float32, on the rows where it takes 1 ms or more
+    and 5 ms or more: the layer as Keras calls it, and its `call` alone."""
+    for backend, measured in results.items():
+        for key, label in (("forward", "fwd"), ("forward_backward", "fwd+bwd")):
+            for subject, name in ((None, "layer(x)"), (WITHOUT_CALL, "layer.call(x)")):
+                for floor in (1e-3, 5e-3):
+                    s = against_peer(measured, key, subject, floor)
+                    if s is not None:
+                        yield (backend, label, name, f"{floor * 1e3:g} ms", str(s["count"]),
+                               f"{s['at_least_0.9']}/{s['count']}", _fmt(s["median"]))
+
+
+def peer_table(results):
+    return _rich_table("against raw torch, float32 (ratio = raw torch's time / the layer's)",
+                       PEER_COLUMNS, peer_rows(results))
 
 
 def _plain_log_axis(ax):

@@ -23,6 +23,7 @@ from keras_ct_plugin.bench import peer
 from keras_ct_plugin.bench.report import CONTROL
 from keras_ct_plugin.bench.report import LORA
 from keras_ct_plugin.bench.report import PEER
+from keras_ct_plugin.bench.report import WITHOUT_CALL
 from keras_ct_plugin.bench.harness import callables
 from keras_ct_plugin.bench.harness import matmul_callable
 from keras_ct_plugin.bench.harness import xla_peak_bytes
@@ -79,7 +80,7 @@ def alternate(functions, repeats, min_seconds=2.0, max_rounds=200, max_seconds=3
 def _subjects(workload, x, every_path=True, control=False):
     """{name: (forward, forward+backward)} for every path that serves the
     workload (only `auto`'s without `every_path`), the built-in where it
-    runs it, and raw torch; plus the path `auto` picks, the built-in's error
+    runs it, raw torch, and on torch `auto`'s `call` alone; plus the path `auto` picks, the built-in's error
     and the probe layer."""
     probe = layer(workload, "auto")
     subjects = {}
@@ -106,6 +107,8 @@ def _subjects(workload, x, every_path=True, control=False):
         if builtin is not None:
             plugin.set_weights(builtin.get_weights())
         subjects[path] = callables(plugin, x)
+        if path == probe._serving_path and keras.backend.backend() == "torch":
+            subjects[WITHOUT_CALL] = callables(plugin, x, direct=True)
     if peer.available():
         try:
             subjects[PEER] = peer.callables(workload, x)
@@ -143,7 +146,8 @@ def measure(workload, repeats, head_to_head=True, eager=True, lora=True, every_p
         row["every_path_forward_backward"] = alternate(
             {k: b for k, (_, b) in subjects.items()}, repeats, **timed)
     if head_to_head:
-        names = [name for name in (path, "builtin", PEER, CONTROL) if name in subjects]
+        names = [name for name in (path, "builtin", PEER, CONTROL, WITHOUT_CALL)
+                 if name in subjects]
         row["forward"] = alternate(
             {**{name: subjects[name][0] for name in names},
              "matmul reference": matmul_callable(*workload.matmul_shape)}, repeats, **timed)
