@@ -27,7 +27,6 @@ a dilated convolution).
 
 import tensorflow as tf
 from keras import ops
-from tensorflow.python.util import _pywrap_util_port
 
 from keras_ct_plugin import tracing
 from keras_ct_plugin import generic
@@ -60,9 +59,20 @@ def preference(windows, settings):
 
 
 DEVICE = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
-# TF's own CPU kernels raise "only supports NHWC" for NCHW; oneDNN's, on by
-# default on x86 (TF_ENABLE_ONEDNN_OPTS), take it. TF exposes no public check.
-_TAKES_NCHW = DEVICE == "gpu" or _pywrap_util_port.IsMklEnabled()
+
+
+def _onednn_enabled():
+    """TF's own CPU kernels raise "only supports NHWC" for NCHW; oneDNN's, on
+    by default on x86 (TF_ENABLE_ONEDNN_OPTS), take it. TF exposes no public
+    check; where its private one is gone, NHWC stays."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return False
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
+_TAKES_NCHW = DEVICE == "gpu" or _onednn_enabled()
 
 
 def _tensor(value, dtype):

@@ -163,6 +163,33 @@ def test_tensorflow_channels_first_layouts(case, layout, monkeypatch):
     _assert_gradients_match_reference(case, "native", compile=True)
 
 
+_WITHOUT_ONEDNN = """
+import numpy as np, tensorflow as tf, keras_ct_plugin as ct
+from keras_ct_plugin.backends import tensorflow as tf_backend
+from keras_ct_plugin.conformance import reference
+assert not tf_backend._TAKES_NCHW
+layer = ct.Conv2DTranspose(3, 3, strides=2, padding="same", data_format="channels_first")
+x = np.random.default_rng(0).uniform(-1, 1, (2, 4, 5, 5)).astype("float32")
+y = layer(x)
+kernel, bias = (v.numpy().astype("float64") for v in layer.weights)
+expected = reference.conv_transpose(x, kernel, (2, 2), "same", data_format="channels_first")
+print(np.abs(y.numpy() - expected - bias[:, None, None]).max())
+"""
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's oneDNN switch")
+def test_tensorflow_channels_first_without_onednn():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_ONEDNN], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert float(done.stdout.split()[-1]) < 1e-5
+
+
 # The graph each backend traces for an export format (`tracing.py`); on
 # torch the "torch" form is also what torch.compile trains.
 EXPORT_FORMATS = {"tensorflow": ["onnx", "litert"], "jax": ["onnx"],
