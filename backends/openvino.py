@@ -15,6 +15,8 @@ from keras import ops
 from keras.src.backend.openvino.core import OpenVINOKerasTensor
 from keras.src.backend.openvino.core import get_ov_output
 
+from keras_ct_plugin import shapes
+
 
 def why_not(path, windows, settings):
     return None
@@ -50,7 +52,7 @@ def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format
     rank = len(windows)
     x = inputs
     if data_format == "channels_last":
-        x = ops.transpose(x, [0, rank + 1, *range(1, rank + 1)])
+        x = ops.transpose(x, shapes.to_channels_first(rank))
     op = (opset.convolution_backprop_data if groups == 1
           else opset.group_convolution_backprop_data)
     y = op(get_ov_output(x), get_ov_output(_weight(kernel, groups)),
@@ -63,7 +65,7 @@ def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format
     if bias is not None:
         y = y + ops.reshape(bias, (-1,) + (1,) * rank)
     if data_format == "channels_last":
-        y = ops.transpose(y, [0, *range(2, rank + 2), 1])
+        y = ops.transpose(y, shapes.to_channels_last(rank))
     return y
 
 

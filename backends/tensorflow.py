@@ -140,7 +140,7 @@ def _nchw_with_nhwc_gradients(x, kernel, shape, strides, padding, dilations):
     between transposes, and the NHWC gradients faster than the NCHW ones
     (sweep seed 6, `docs/benchmark.md`)."""
     rank = len(strides)
-    to_last, to_first = [0, *range(2, rank + 2), 1], [0, rank + 1, *range(1, rank + 1)]
+    to_last, to_first = shapes.to_channels_last(rank), shapes.to_channels_first(rank)
     attributes = dict(strides=[1, *strides, 1], padding=padding, dilations=[1, *dilations, 1])
 
     @tf.custom_gradient
@@ -208,12 +208,12 @@ def _in_nhwc(compute, inputs, kernel, bias, data_format):
     x = inputs
     kernel = _tensor(kernel, inputs.dtype)
     if data_format == "channels_first":
-        x = tf.transpose(x, [0, *range(2, rank + 2), 1])
+        x = tf.transpose(x, shapes.to_channels_last(rank))
     y = compute(x, kernel)
     if bias is not None:
         y = add_bias(y, bias, "channels_last")
     if data_format == "channels_first":
-        y = tf.transpose(y, [0, rank + 1, *range(1, rank + 1)])
+        y = tf.transpose(y, shapes.to_channels_first(rank))
     return y
 
 

@@ -168,16 +168,12 @@ def _tiled(inputs, kernel, bias, windows):
 # Explicit, non-negative axes: the TorchScript ONNX exporter writes
 # `movedim(-1, 1)` as a Transpose with perm (0, -1, 1, ...), which onnxruntime
 # rejects.
-_TO_CHANNELS_FIRST = {rank: (0, rank + 1, *range(1, rank + 1)) for rank in (1, 2, 3)}
-_TO_CHANNELS_LAST = {rank: (0, *range(2, rank + 2), 1) for rank in (1, 2, 3)}
-
-
 def _channels_first(x):
-    return x.permute(_TO_CHANNELS_FIRST[x.ndim - 2])
+    return x.permute(shapes.to_channels_first(x.ndim - 2))
 
 
 def _channels_last(y):
-    return y.permute(_TO_CHANNELS_LAST[y.ndim - 2])
+    return y.permute(shapes.to_channels_last(y.ndim - 2))
 
 
 def _tflite_pads(window):

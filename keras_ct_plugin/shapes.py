@@ -122,6 +122,17 @@ def axis_windows(kernel_size, strides, dilation_rate, padding, output_padding):
     )
 
 
+def to_channels_last(rank):
+    """The axis order that moves a channels_first tensor's channels last,
+    every axis explicit and non-negative."""
+    return (0, *range(2, rank + 2), 1)
+
+
+def to_channels_first(rank):
+    """The axis order that moves a channels_last tensor's channels first."""
+    return (0, rank + 1, *range(1, rank + 1))
+
+
 def spatial_axes(rank, data_format):
     if data_format == "channels_last":
         return tuple(range(1, rank + 1))

@@ -80,8 +80,8 @@ def alternate(functions, repeats, min_seconds=2.0, max_rounds=200, max_seconds=3
 def _subjects(workload, x, every_path=True, control=False):
     """{name: (forward, forward+backward)} for every path that serves the
     workload (only `auto`'s without `every_path`), the built-in where it
-    runs it, raw torch, and on torch `auto`'s `call` alone; plus the path `auto` picks, the built-in's error
-    and the probe layer."""
+    runs it, raw torch, and on torch `auto`'s `call` alone; plus the path
+    `auto` picks, the built-in's error and the probe layer."""
     probe = layer(workload, "auto")
     subjects = {}
     builtin = layer(workload, "builtin")
