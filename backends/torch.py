@@ -140,15 +140,23 @@ def _torch_order(rank):
     return (rank + 1, rank, *range(rank))
 
 
-def _torch_weight(kernel, groups):
-    """(*kernel, filters, in / groups) as torch's (in, filters / groups, *kernel)."""
+def _torch_weight(kernel, groups, channels_last_memory=False):
+    """(*kernel, filters, in / groups) as torch's (in, filters / groups, *kernel).
+    With groups this is a copy, made with `channels_last_memory` in that
+    format's order (in, *kernel, filters / groups): torch would otherwise
+    copy it again into that order in the forward, the backward and for the
+    gradient."""
     rank = kernel.ndim - 2
     if groups == 1:
         return kernel.permute(_torch_order(rank))
     *size, filters, per_group = kernel.shape
     split = kernel.reshape(*size, groups, filters // groups, per_group)
-    weight = split.permute(rank, rank + 2, rank + 1, *range(rank))
-    return weight.reshape(groups * per_group, filters // groups, *size)
+    if not channels_last_memory:
+        weight = split.permute(rank, rank + 2, rank + 1, *range(rank))
+        return weight.reshape(groups * per_group, filters // groups, *size)
+    ordered = split.permute(rank, rank + 2, *range(rank), rank + 1).contiguous()
+    return ordered.reshape(groups * per_group, *size, filters // groups).permute(
+        0, rank + 1, *range(1, rank + 1))
 
 
 def _tiled(inputs, kernel, bias, windows):
@@ -189,16 +197,21 @@ def _tflite_pads(window):
 _CHANNELS_LAST_MEMORY = {2: torch.channels_last, 3: torch.channels_last_3d}
 
 
-def _bias_inside(x, windows, groups, exporting):
+def _bias_inside(x, bias, windows, groups, exporting):
     """Whether the bias goes in torch's op. On CPU, torch 2.13's transposed
     convolution with a bias measured about 10% faster than without one plus
     an add for one group, channels_last memory and output lengths that are
     multiples of their strides; elsewhere it ran up to 2.5x slower (e.g.
-    kernel 3, stride 2, "valid"), and with groups up to 16x. An exported
-    graph keeps the one op."""
+    kernel 3, stride 2, "valid"), and with groups up to 16x. Its backward
+    in channels_last memory computes the bias gradient slowly (5.3 ms of 6.6
+    ms on a 16x64x32x64 output, where autograd's sum of the add's gradient
+    takes a fraction of that), so a bias that gets a gradient is added
+    after. An exported graph keeps the one op."""
     if exporting or DEVICE != "cpu":
         return True
     if groups > 1 or any(w.tail % w.stride for w in windows):
+        return False
+    if bias.requires_grad and torch.is_grad_enabled():
         return False
     return x.is_contiguous(memory_format=_CHANNELS_LAST_MEMORY[x.ndim - 2])
 
@@ -210,7 +223,7 @@ def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=N
     rank = len(windows)
     paddings = [_torch_padding(w) if pads is None or pads(w) else None for w in windows]
     direct = None not in paddings
-    inside = direct and _bias_inside(x, windows, groups, exporting)
+    inside = direct and bias is not None and _bias_inside(x, bias, windows, groups, exporting)
     arguments = dict(
         stride=list(strides),
         padding=[p for p, _ in paddings] if direct else [0] * rank,
@@ -218,9 +231,9 @@ def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=N
         dilation=list(dilation_rate),
         groups=groups,
     )
-    if not exporting and not weight.is_contiguous() and _runs_torch_own_kernel(
-            x, weight, arguments):
-        weight = weight.contiguous()
+    if not (exporting or x.is_contiguous() and weight.is_contiguous()) and (
+            _runs_torch_own_kernel(x, weight, arguments)):
+        x, weight = x.contiguous(), weight.contiguous()
     y = _CONV_TRANSPOSE[rank](x, weight, bias if inside else None, **arguments)
     if not direct:
         # The crop can also pad with zeros, which get the bias too.
@@ -238,11 +251,13 @@ _TORCH_OWN_KERNELS = {getattr(torch._C._ConvBackend, name, None)
 
 def _runs_torch_own_kernel(x, weight, arguments):
     """Whether torch runs its own CPU kernel rather than oneDNN's (it does
-    for some small calls, e.g. batch 1 with a 1x4 kernel), whose backward
-    raises "grad_weight needs to be contiguous" for a weight laid out for
-    channels_last memory (`lay_out_kernel`). Torch's own choice is read, as
-    it depends on the batch, the dtype and the CPU; where torch does not
-    tell, the weight is copied."""
+    for some small calls, e.g. batch 1 and one group), which computes in
+    contiguous memory only: its backward raises "grad_weight needs to be
+    contiguous" for a weight laid out for channels_last memory
+    (`lay_out_kernel`), and it copies a channels_last input three times (the
+    forward and both gradients), where one copy before the op serves all
+    three. Torch's own choice is read, as it depends on the batch, the dtype
+    and the CPU; where torch does not tell, both are copied."""
     select = getattr(torch._C, "_select_conv_backend", None)
     if select is None:
         return True
@@ -327,16 +342,17 @@ def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format
            **_):
     if _tiles(windows, data_format, groups):
         return _tiled(inputs, kernel, bias, windows)
-    channels_last_memory = data_format == "channels_first" and _in_channels_last_memory(
-        windows, groups, inputs.shape[1], data_format)
+    channels = inputs.shape[1 if data_format == "channels_first" else -1]
+    in_channels_last_memory = _in_channels_last_memory(windows, groups, channels, data_format)
     lifted = DEVICE == "cpu" and len(windows) == 1
     if lifted:
         inputs, kernel, windows, strides, dilation_rate, height = _as_2d(
             inputs, kernel, windows, strides, dilation_rate, data_format)
-    weight = _torch_weight(kernel, groups)
+    weight = _torch_weight(kernel, groups, in_channels_last_memory)
     y = _in_channels_first(
         lambda x: _transposed(x, weight, bias, windows, strides, dilation_rate, groups),
-        inputs, data_format, channels_last_memory=channels_last_memory)
+        inputs, data_format,
+        channels_last_memory=data_format == "channels_first" and in_channels_last_memory)
     return y.squeeze(height) if lifted else y
 
 

@@ -50,6 +50,22 @@ def test_ratios_are_the_others_time_over_the_plugins():
         "count": 2, "at_least_0.95": 1, "below_0.9": 1, "min": 0.8, "median": 1.15}
 
 
+def test_raw_torch_is_timed_apart_outside_the_torch_backend(monkeypatch):
+    alternations = []
+
+    def alternate(functions, repeats, **timed):
+        alternations.append(sorted(functions))
+        return {name: 1.0 for name in functions}
+
+    monkeypatch.setattr(worker, "alternate", alternate)
+    functions = {"native": None, "builtin": None, report.PEER: None}
+    assert worker.alternate_apart(functions, 3) == {name: 1.0 for name in functions}
+    if keras.backend.backend() == "torch":
+        assert alternations == [sorted(functions)]
+    else:
+        assert alternations == [["builtin", "native"], [report.PEER]]
+
+
 def test_against_raw_torch_counts_rows_where_it_takes_long_enough():
     def row(mine, direct, peer, dtype="float32"):
         return {"path": "native", "workload": {"dtype": dtype},

@@ -1,7 +1,8 @@
 """On torch, the kernel variable holds its values in the memory order torch's
 op reads its weight in, behind the Keras shape, so the native path hands
 torch a view, not a copy; training, saving and loading keep that order and
-the layer's results."""
+the layer's results. The copies and passes torch would make beyond that
+are counted too."""
 
 import math
 
@@ -15,16 +16,22 @@ pytestmark = pytest.mark.skipif(keras.backend.backend() != "torch",
                                 reason="torch's memory order")
 
 
+def _copies(run, size):
+    """The copies torch's ops make of a tensor of `size` elements in `run()`."""
+    from torch.profiler import profile
+
+    with profile(record_shapes=True) as profiled:
+        run()
+    return [event.name for event in profiled.events() if event.name == "aten::copy_"
+            and any(shape and math.prod(shape) == size for shape in event.input_shapes)]
+
+
 def _kernel_copies(layer, x):
     """The copies torch's ops make of a kernel-sized tensor in one forward."""
     import torch
-    from torch.profiler import profile
 
-    size = math.prod(layer.kernel.shape)
-    with torch.no_grad(), profile(record_shapes=True) as profiled:
-        layer(x)
-    return [event.name for event in profiled.events() if event.name == "aten::copy_"
-            and any(shape and math.prod(shape) == size for shape in event.input_shapes)]
+    with torch.no_grad():
+        return _copies(lambda: layer(x), math.prod(layer.kernel.shape))
 
 
 def _model(layer, input_shape):
@@ -77,6 +84,42 @@ def test_other_kernels_keep_keras_order(kwargs):
     assert layer.kernel.value.is_contiguous()
 
 
+def test_a_grouped_weight_is_copied_once_into_channels_last_order():
+    """torch's grouped weight is a copy of Keras's kernel; made in the order
+    torch reads a weight in beside a channels_last input, torch copies it no
+    further."""
+    layer = ct.Conv2DTranspose(filters=6, kernel_size=3, strides=2, groups=2)
+    x = keras.ops.convert_to_tensor(
+        np.random.default_rng(0).standard_normal((4, 5, 5, 8)).astype("float32"))
+    layer(x)
+    assert len(_kernel_copies(layer, x)) == 1
+
+
+def test_an_input_is_copied_once_where_torch_runs_its_own_kernel():
+    """Torch's own CPU kernel computes in contiguous memory: handed a
+    channels_last input, it copied it in the forward and for both gradients.
+    Now one copy goes before the op, and one gives the input's gradient the
+    input's strides."""
+    import torch
+
+    from keras_ct_plugin.backends import torch as torch_backend
+
+    layer = ct.Conv3DTranspose(filters=6, kernel_size=3, padding="same")
+    x = torch.randn(1, 4, 8, 6, 5)
+    layer(x)
+    weight = layer.kernel.value.permute(4, 3, 0, 1, 2)
+    assert torch_backend._runs_torch_own_kernel(
+        x.permute(0, 4, 1, 2, 3), weight, dict(stride=[1] * 3, padding=[1] * 3,
+                                               dilation=[1] * 3, output_padding=[0] * 3,
+                                               groups=1))
+    x.requires_grad_(True)
+
+    def forward_backward():
+        torch.square(layer(x)).sum().backward()
+
+    assert len(_copies(forward_backward, x.numel())) == 2
+
+
 def test_gradients_where_torch_runs_its_own_kernel():
     """Batch 1, a 1x4 kernel, dilation 2: torch runs its own CPU kernel there,
     not oneDNN's, and its backward needs a contiguous weight (the
@@ -87,3 +130,30 @@ def test_gradients_where_torch_runs_its_own_kernel():
     case_id = "2d-k1x4-s2x2-d2x2-valid-opnone-cl-n3x3-b1-tanh"
     case = next(case for case in matrix.load() if case.id == case_id)
     checks.gradients(checks.prepare(ct.Conv2DTranspose, case))
+
+
+def test_a_bias_that_gets_a_gradient_is_added_after_torch_op():
+    """torch's backward computes the bias gradient slowly in channels_last
+    memory: in training the bias is added after the op, at inference inside."""
+    import torch
+
+    layer = ct.Conv2DTranspose(filters=6, kernel_size=4, strides=2, padding="same")
+    x = torch.randn(4, 5, 5, 3)
+    layer(x)
+    size = 4 * 10 * 10 * 6
+
+    def adds(run):
+        from torch.profiler import profile
+
+        with profile(record_shapes=True) as profiled:
+            run()
+        return [event.name for event in profiled.events()
+                if event.name in ("aten::add", "aten::add_")
+                and any(shape and math.prod(shape) == size for shape in event.input_shapes)]
+
+    with torch.no_grad():
+        assert adds(lambda: layer(x)) == []
+        inference = layer(x)
+    assert adds(lambda: torch.square(layer(x)).sum().backward()) != []
+    np.testing.assert_allclose(layer(x).detach().numpy(), inference.numpy(), rtol=1e-5,
+                               atol=1e-5)

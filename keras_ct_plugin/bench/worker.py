@@ -77,6 +77,19 @@ def alternate(functions, repeats, min_seconds=2.0, max_rounds=200, max_seconds=3
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
+def alternate_apart(functions, repeats, **timed):
+    """`alternate`, except that outside the torch backend raw torch runs in
+    an alternation of its own: after each call torch's CPU threads spin on,
+    and took the cores from the other framework's next call (TensorFlow's
+    built-in ran 1.2x to 1.4x slower beside raw torch, and its ratio to a
+    second built-in spread from 0.87 to 1.10, against 0.96 to 1.05 apart)."""
+    if PEER not in functions or keras.backend.backend() == "torch":
+        return alternate(functions, repeats, **timed)
+    together = {name: f for name, f in functions.items() if name != PEER}
+    return {**alternate(together, repeats, **timed),
+            **alternate({PEER: functions[PEER]}, repeats, **timed)}
+
+
 def _subjects(workload, x, every_path=True, control=False):
     """{name: (forward, forward+backward)} for every path that serves the
     workload (only `auto`'s without `every_path`), the built-in where it
@@ -130,7 +143,8 @@ def measure(workload, repeats, head_to_head=True, eager=True, lora=True, every_p
             min_seconds=2.0, control=False):
     """One workload's row: every subject's compiled forward and
     forward+backward seconds, alternated; with `head_to_head`, the path
-    `auto` picks, the built-in and raw torch alternated on their own too (in
+    `auto` picks, the built-in and raw torch alternated on their own too
+    (raw torch apart outside the torch backend: `alternate_apart`; in
     one alternation with the generic path, whatever call came after its
     large temporaries ran slower), with `lora` the `auto` layer with LoRA
     beside them, with `control` a second built-in (report.CONTROL); with
@@ -141,18 +155,18 @@ def measure(workload, repeats, head_to_head=True, eager=True, lora=True, every_p
     timed = dict(min_seconds=min_seconds)
     row = dict(workload=workload.to_dict(), path=path, builtin_error=builtin_error)
     if every_path:
-        row["every_path_forward"] = alternate({k: f for k, (f, _) in subjects.items()},
-                                              repeats, **timed)
-        row["every_path_forward_backward"] = alternate(
+        row["every_path_forward"] = alternate_apart(
+            {k: f for k, (f, _) in subjects.items()}, repeats, **timed)
+        row["every_path_forward_backward"] = alternate_apart(
             {k: b for k, (_, b) in subjects.items()}, repeats, **timed)
     if head_to_head:
         names = [name for name in (path, "builtin", PEER, CONTROL, WITHOUT_CALL)
                  if name in subjects]
-        row["forward"] = alternate(
+        row["forward"] = alternate_apart(
             {**{name: subjects[name][0] for name in names},
              "matmul reference": matmul_callable(*workload.matmul_shape)}, repeats, **timed)
         adapted = {LORA: lora_callables(workload, x)[1]} if lora else {}
-        row["forward_backward"] = alternate(
+        row["forward_backward"] = alternate_apart(
             {**{name: subjects[name][1] for name in names}, **adapted}, repeats, **timed)
     if eager:
         row["eager_forward"], row["eager_forward_backward"] = eager_times(
