@@ -16,13 +16,14 @@ pytestmark = pytest.mark.skipif(keras.backend.backend() != "torch",
                                 reason="torch's memory order")
 
 
-def _copies(run, size):
-    """The copies torch's ops make of a tensor of `size` elements in `run()`."""
+def _ops_on(run, size, names=("aten::copy_",)):
+    """The calls of torch's ops `names` (copies by default) that `run()` makes
+    on a tensor of `size` elements."""
     from torch.profiler import profile
 
     with profile(record_shapes=True) as profiled:
         run()
-    return [event.name for event in profiled.events() if event.name == "aten::copy_"
+    return [event.name for event in profiled.events() if event.name in names
             and any(shape and math.prod(shape) == size for shape in event.input_shapes)]
 
 
@@ -31,7 +32,7 @@ def _kernel_copies(layer, x):
     import torch
 
     with torch.no_grad():
-        return _copies(lambda: layer(x), math.prod(layer.kernel.shape))
+        return _ops_on(lambda: layer(x), math.prod(layer.kernel.shape))
 
 
 def _model(layer, input_shape):
@@ -117,7 +118,7 @@ def test_an_input_is_copied_once_where_torch_runs_its_own_kernel():
     def forward_backward():
         torch.square(layer(x)).sum().backward()
 
-    assert len(_copies(forward_backward, x.numel())) == 2
+    assert len(_ops_on(forward_backward, x.numel())) == 2
 
 
 def test_gradients_where_torch_runs_its_own_kernel():
@@ -140,16 +141,9 @@ def test_a_bias_that_gets_a_gradient_is_added_after_torch_op():
     layer = ct.Conv2DTranspose(filters=6, kernel_size=4, strides=2, padding="same")
     x = torch.randn(4, 5, 5, 3)
     layer(x)
-    size = 4 * 10 * 10 * 6
 
     def adds(run):
-        from torch.profiler import profile
-
-        with profile(record_shapes=True) as profiled:
-            run()
-        return [event.name for event in profiled.events()
-                if event.name in ("aten::add", "aten::add_")
-                and any(shape and math.prod(shape) == size for shape in event.input_shapes)]
+        return _ops_on(run, 4 * 10 * 10 * 6, ("aten::add", "aten::add_"))
 
     with torch.no_grad():
         assert adds(lambda: layer(x)) == []
