@@ -16,7 +16,9 @@ into it (`_channels_last_memory`), and 1-D calls run as 2-D ones of height
 1. The bias is added inside torch's op (its `bias` argument, or `addmm`),
 not in a pass of its own, where torch's CPU op is not slower with one
 (`_bias_inside`). The kernel variable holds its values in the memory order
-torch's op reads its weight in (`lay_out_kernel`), so that no call copies it.
+torch's op reads its weight in (`lay_out_kernel`), so that no call copies it;
+torch picks its CPU kernel by the batch, so the order is laid out again
+where that choice changes (`_fitted_weight`).
 
 `exported` serves every traced call: `model.export` in any format,
 `torch.export`, `torch.jit.trace` and `torch.compile` (graph compilers do
@@ -121,11 +123,14 @@ def lay_out_kernel(variable, path, windows, settings):
     if path != "native" or groups > 1 or _tiles(windows, data_format, groups):
         return
     value = variable.value
+    _lay_out(value, _in_channels_last_memory(windows, groups, value.shape[-1], data_format))
+
+
+def _lay_out(value, channels_last_memory):
+    """Stores the Keras kernel `value`'s values in torch's weight order, or
+    with `channels_last_memory` in (in, *kernel, filters)."""
     rank = value.ndim - 2
-    if _in_channels_last_memory(windows, groups, value.shape[-1], data_format):
-        order = (rank + 1, *range(rank), rank)
-    else:
-        order = _torch_order(rank)
+    order = (rank + 1, *range(rank), rank) if channels_last_memory else _torch_order(rank)
     inverse = [order.index(axis) for axis in range(value.ndim)]
     value.data = value.detach().permute(order).contiguous().permute(inverse)
 
@@ -217,9 +222,11 @@ def _bias_inside(x, bias, windows, groups, exporting):
 
 
 def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=None,
-                exporting=False):
+                exporting=False, fit_weight=None):
     """channels_first. `pads(window)`: whether torch's own padding may give
-    the window (else it is cropped from the full output)."""
+    the window (else it is cropped from the full output). `fit_weight(weight,
+    contiguous)`: the weight with the kernel variable laid out for the kernel
+    torch runs (`_fitted_weight`)."""
     rank = len(windows)
     paddings = [_torch_padding(w) if pads is None or pads(w) else None for w in windows]
     direct = None not in paddings
@@ -231,9 +238,12 @@ def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=N
         dilation=list(dilation_rate),
         groups=groups,
     )
-    if not (exporting or x.is_contiguous() and weight.is_contiguous()) and (
-            _runs_torch_own_kernel(x, weight, arguments)):
-        x, weight = x.contiguous(), weight.contiguous()
+    if not (exporting or x.is_contiguous() and weight.is_contiguous()):
+        own_kernel = _runs_torch_own_kernel(x, weight, arguments)
+        if fit_weight is not None:
+            weight = fit_weight(weight, own_kernel)
+        if own_kernel:
+            x, weight = x.contiguous(), weight.contiguous()
     y = _CONV_TRANSPOSE[rank](x, weight, bias if inside else None, **arguments)
     if not direct:
         # The crop can also pad with zeros, which get the bias too.
@@ -338,19 +348,45 @@ def _as_2d(inputs, kernel, windows, strides, dilation_rate, data_format):
             (1, *strides), (1, *dilation_rate), height)
 
 
+def _fitted_weight(variable, kernel, lifted, channels_last_memory):
+    """A function of (weight, contiguous) giving `weight`, the torch view of
+    `kernel`, the value of the Keras `variable`, after laying the variable
+    out (`_lay_out`) for the kernel torch runs: contiguous for its own,
+    which would copy any other weight (and its gradient) on every call, else
+    as `lay_out_kernel` did at build. Torch picks its own kernel by the
+    batch, which is unknown at build: at batch 1 it copied a 1.7 MB weight
+    per call. Alternating batches relay the variable once per switch, which
+    costs what one of those copies did."""
+    def fit(weight, contiguous):
+        memory_format = (torch.contiguous_format if contiguous or not channels_last_memory
+                         else _CHANNELS_LAST_MEMORY[weight.ndim - 2])
+        if (weight.is_contiguous(memory_format=memory_format)
+                or not isinstance(kernel, torch.nn.Parameter) or kernel is not variable.value):
+            return weight
+        _lay_out(kernel, channels_last_memory and not contiguous)
+        return _torch_weight(kernel.unsqueeze(0) if lifted else kernel, 1)
+    return fit
+
+
 def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format, groups,
-           **_):
+           kernel_variable=None, **_):
+    """`kernel_variable`: the Keras variable whose value `kernel` is, if any
+    (then its memory may be laid out again, `_fitted_weight`)."""
     if _tiles(windows, data_format, groups):
         return _tiled(inputs, kernel, bias, windows)
     channels = inputs.shape[1 if data_format == "channels_first" else -1]
     in_channels_last_memory = _in_channels_last_memory(windows, groups, channels, data_format)
     lifted = DEVICE == "cpu" and len(windows) == 1
+    fit_weight = None
+    if kernel_variable is not None and groups == 1 and DEVICE == "cpu":
+        fit_weight = _fitted_weight(kernel_variable, kernel, lifted, in_channels_last_memory)
     if lifted:
         inputs, kernel, windows, strides, dilation_rate, height = _as_2d(
             inputs, kernel, windows, strides, dilation_rate, data_format)
     weight = _torch_weight(kernel, groups, in_channels_last_memory)
     y = _in_channels_first(
-        lambda x: _transposed(x, weight, bias, windows, strides, dilation_rate, groups),
+        lambda x: _transposed(x, weight, bias, windows, strides, dilation_rate, groups,
+                              fit_weight=fit_weight),
         inputs, data_format,
         channels_last_memory=data_format == "channels_first" and in_channels_last_memory)
     return y.squeeze(height) if lifted else y

@@ -151,3 +151,43 @@ def test_a_bias_that_gets_a_gradient_is_added_after_torch_op():
     assert adds(lambda: torch.square(layer(x)).sum().backward()) != []
     np.testing.assert_allclose(layer(x).detach().numpy(), inference.numpy(), rtol=1e-5,
                                atol=1e-5)
+
+
+def test_the_kernel_follows_the_kernel_torch_runs_as_the_batch_changes():
+    """Torch runs its own CPU kernel at batch 1 here and oneDNN's at batch
+    8: the variable is laid out again for each (no kernel copy per call),
+    and every call, forward and backward, still gives the reference's
+    values."""
+    import torch
+
+    from keras_ct_plugin.backends import torch as torch_backend
+    from keras_ct_plugin.conformance import reference
+
+    layer = ct.Conv3DTranspose(filters=6, kernel_size=3, strides=2)
+    rng = np.random.default_rng(0)
+    one, eight = (torch.tensor(rng.standard_normal((n, 4, 3, 5, 5)).astype("float32"))
+                  for n in (1, 8))
+    layer.build(one.shape)
+    arguments = dict(stride=[2] * 3, padding=[0] * 3, dilation=[1] * 3,
+                     output_padding=[0] * 3, groups=1)
+    weight = layer.kernel.value.permute(4, 3, 0, 1, 2)
+    assert torch_backend._runs_torch_own_kernel(one.permute(0, 4, 1, 2, 3), weight, arguments)
+    assert not torch_backend._runs_torch_own_kernel(eight.permute(0, 4, 1, 2, 3), weight,
+                                                    arguments)
+    for x in (one, eight, one, eight):
+        kernel = layer.kernel.numpy().copy()
+        layer(x)
+        assert _kernel_copies(layer, x) == []
+        x.requires_grad_(True)
+        y = layer(x)
+        upstream = rng.standard_normal(y.shape).astype("float32")
+        y.backward(torch.tensor(upstream))
+        np.testing.assert_allclose(y.detach().numpy(),
+                                   reference.conv_transpose(x.detach().numpy(), kernel, 2)
+                                   + layer.bias.numpy(), rtol=1e-4, atol=1e-4)
+        dx, dkernel = reference.conv_transpose_vjp(x.detach().numpy(), kernel, upstream, 2)
+        np.testing.assert_allclose(x.grad.numpy(), dx, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(layer.kernel.value.grad.numpy(), dkernel, rtol=1e-4,
+                                   atol=1e-4)
+        layer.kernel.value.grad = x.grad = None
+        x.requires_grad_(False)
