@@ -18,7 +18,7 @@ not in a pass of its own, where torch's CPU op is not slower with one
 (`_bias_inside`). The kernel variable holds its values in the memory order
 torch's op reads its weight in (`lay_out_kernel`), so that no call copies it;
 torch picks its CPU kernel by the batch, so the order is laid out again
-where that choice changes (`_fitted_weight`).
+where that choice changes (`_weight_for`).
 
 `exported` serves every traced call: `model.export` in any format,
 `torch.export`, `torch.jit.trace` and `torch.compile` (graph compilers do
@@ -108,22 +108,26 @@ def _torch_padding(window):
 
 def lay_out_kernel(variable, path, windows, settings):
     """Stores the kernel variable's values in the memory order torch's op
-    reads its weight in, behind the Keras shape (*kernel, filters, in), for
-    one group on the native path that calls torch's transposed convolution:
+    reads its weight in, behind the Keras shape (*kernel, filters, in), on
+    the native path that calls torch's transposed convolution:
     (in, filters, *kernel) contiguous, or (in, *kernel, filters) where the
     input is in channels_last memory format, as torch then copies the weight
     to (forward and backward, and once more to give the gradient the
     variable's strides). `_torch_weight` is then a free view, where the
     copies took 3.3 ms of a 8.5 ms forward on CPU (3x3x3 kernel, 128 -> 256
     channels) and half a millisecond of a 1.2 ms forward+backward (3x3
-    kernel, 128 -> 128 channels, 4x4 pixels). Torch keeps the strides through
+    kernel, 128 -> 128 channels, 4x4 pixels). With groups torch's weight is
+    a copy in any case (`_torch_weight`), which this order makes a copy of
+    contiguous runs (2x to 7x faster: 47 us where it took 339 us, 5x5
+    kernel, 256 -> 256 channels, 4 groups). Torch keeps the strides through
     `assign` (an in-place copy), the optimizers' in-place updates and
     autograd, which gives gradients the variable's own strides."""
     groups, data_format = settings["groups"], settings["data_format"]
-    if path != "native" or groups > 1 or _tiles(windows, data_format, groups):
+    if path != "native" or _tiles(windows, data_format, groups):
         return
     value = variable.value
-    _lay_out(value, _in_channels_last_memory(windows, groups, value.shape[-1], data_format))
+    channels = value.shape[-1] * groups
+    _lay_out(value, _in_channels_last_memory(windows, groups, channels, data_format))
 
 
 def _lay_out(value, channels_last_memory):
@@ -150,18 +154,23 @@ def _torch_weight(kernel, groups, channels_last_memory=False):
     With groups this is a copy, made with `channels_last_memory` in that
     format's order (in, *kernel, filters / groups): torch would otherwise
     copy it again into that order in the forward, the backward and for the
-    gradient."""
+    gradient. The copy is taken from the kernel viewed in its memory order
+    where `lay_out_kernel` set one: copied in runs, and the backward gives
+    the gradient the variable's strides (else autograd copies it once more)."""
     rank = kernel.ndim - 2
     if groups == 1:
         return kernel.permute(_torch_order(rank))
     *size, filters, per_group = kernel.shape
-    split = kernel.reshape(*size, groups, filters // groups, per_group)
     if not channels_last_memory:
-        weight = split.permute(rank, rank + 2, rank + 1, *range(rank))
+        stored = kernel.permute(_torch_order(rank))  # (in / groups, filters, *kernel)
+        split = stored.reshape(per_group, groups, filters // groups, *size)
+        weight = split.transpose(0, 1)
         return weight.reshape(groups * per_group, filters // groups, *size)
-    ordered = split.permute(rank, rank + 2, *range(rank), rank + 1).contiguous()
-    return ordered.reshape(groups * per_group, *size, filters // groups).permute(
-        0, rank + 1, *range(1, rank + 1))
+    stored = kernel.permute(rank + 1, *range(rank), rank)  # (in / groups, *kernel, filters)
+    split = stored.reshape(per_group, *size, groups, filters // groups)
+    ordered = split.permute(rank + 1, 0, *range(1, rank + 1), rank + 2)
+    ordered = ordered.reshape(groups * per_group, *size, filters // groups)
+    return ordered.permute(0, rank + 1, *range(1, rank + 1))
 
 
 def _tiled(inputs, kernel, bias, windows):
@@ -222,11 +231,15 @@ def _bias_inside(x, bias, windows, groups, exporting):
 
 
 def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=None,
-                exporting=False, fit_weight=None):
+                exporting=False, weight_for=None):
     """channels_first. `pads(window)`: whether torch's own padding may give
-    the window (else it is cropped from the full output). `fit_weight(weight,
-    contiguous)`: the weight with the kernel variable laid out for the kernel
-    torch runs (`_fitted_weight`)."""
+    the window (else it is cropped from the full output). With
+    `weight_for(contiguous)`, `weight` is only a tensor of the weight's
+    shape (`_weight_shaped`), and the weight is `weight_for(True)` where
+    torch runs its own CPU kernel (`_runs_torch_own_kernel`), which
+    computes in contiguous memory only; the input is then copied to it once
+    (torch's kernel copied a channels_last input three times: the forward
+    and both gradients)."""
     rank = len(windows)
     paddings = [_torch_padding(w) if pads is None or pads(w) else None for w in windows]
     direct = None not in paddings
@@ -238,10 +251,9 @@ def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=N
         dilation=list(dilation_rate),
         groups=groups,
     )
-    if not (exporting or x.is_contiguous() and weight.is_contiguous()):
+    if weight_for is not None:
         own_kernel = _runs_torch_own_kernel(x, weight, arguments)
-        if fit_weight is not None:
-            weight = fit_weight(weight, own_kernel)
+        weight = weight_for(own_kernel)
         if own_kernel:
             x, weight = x.contiguous(), weight.contiguous()
     y = _CONV_TRANSPOSE[rank](x, weight, bias if inside else None, **arguments)
@@ -263,11 +275,10 @@ def _runs_torch_own_kernel(x, weight, arguments):
     """Whether torch runs its own CPU kernel rather than oneDNN's (it does
     for some small calls, e.g. batch 1 and one group), which computes in
     contiguous memory only: its backward raises "grad_weight needs to be
-    contiguous" for a weight laid out for channels_last memory
-    (`lay_out_kernel`), and it copies a channels_last input three times (the
-    forward and both gradients), where one copy before the op serves all
-    three. Torch's own choice is read, as it depends on the batch, the dtype
-    and the CPU; where torch does not tell, both are copied."""
+    contiguous" for a weight laid out for channels_last memory. Torch's own
+    choice is read, as it depends on the batch, the dtype and the CPU (not
+    on the weight's strides: checked on 2,592 settings); where torch does
+    not tell, it is assumed."""
     select = getattr(torch._C, "_select_conv_backend", None)
     if select is None:
         return True
@@ -348,45 +359,58 @@ def _as_2d(inputs, kernel, windows, strides, dilation_rate, data_format):
             (1, *strides), (1, *dilation_rate), height)
 
 
-def _fitted_weight(variable, kernel, lifted, channels_last_memory):
-    """A function of (weight, contiguous) giving `weight`, the torch view of
-    `kernel`, the value of the Keras `variable`, after laying the variable
-    out (`_lay_out`) for the kernel torch runs: contiguous for its own,
-    which would copy any other weight (and its gradient) on every call, else
-    as `lay_out_kernel` did at build. Torch picks its own kernel by the
-    batch, which is unknown at build: at batch 1 it copied a 1.7 MB weight
-    per call. Alternating batches relay the variable once per switch, which
+def _weight_shaped(kernel, groups):
+    """A tensor of the shape and dtype of torch's weight for `kernel`, with
+    no data of its own."""
+    *size, filters, per_group = kernel.shape
+    return kernel.new_empty(()).expand(groups * per_group, filters // groups, *size)
+
+
+def _weight_for(kernel, groups, channels_last_memory, variable, lifted_kernel):
+    """A function of `contiguous` giving torch's weight for `kernel` (the
+    lifted one of a 1-D call: `lifted_kernel`): contiguous where torch runs
+    its own CPU kernel, else in the order that the input's memory format
+    reads. A grouped weight is a copy in any case, made straight in that
+    order. For one group the weight is a view of `kernel`; where `kernel` is
+    the Keras `variable`'s value, the variable is laid out again
+    (`_lay_out`) if its order no longer fits: torch picks its kernel by the
+    batch, which is unknown at build (at batch 1 a call had copied a 1.7 MB
+    weight). Alternating batches relay the variable once per switch, which
     costs what one of those copies did."""
-    def fit(weight, contiguous):
-        memory_format = (torch.contiguous_format if contiguous or not channels_last_memory
-                         else _CHANNELS_LAST_MEMORY[weight.ndim - 2])
-        if (weight.is_contiguous(memory_format=memory_format)
+    def weight_for(contiguous):
+        wanted = channels_last_memory and not contiguous
+        if groups > 1:
+            return _torch_weight(lifted_kernel, groups, wanted)
+        weight = _torch_weight(lifted_kernel, 1)
+        memory_format = (_CHANNELS_LAST_MEMORY[weight.ndim - 2] if wanted
+                         else torch.contiguous_format)
+        if (variable is None or DEVICE != "cpu" or weight.is_contiguous(memory_format=memory_format)
                 or not isinstance(kernel, torch.nn.Parameter) or kernel is not variable.value):
             return weight
-        _lay_out(kernel, channels_last_memory and not contiguous)
-        return _torch_weight(kernel.unsqueeze(0) if lifted else kernel, 1)
-    return fit
+        _lay_out(kernel, wanted)
+        return _torch_weight(kernel.unsqueeze(0) if lifted_kernel is not kernel else kernel, 1)
+    return weight_for
 
 
 def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format, groups,
            kernel_variable=None, **_):
     """`kernel_variable`: the Keras variable whose value `kernel` is, if any
-    (then its memory may be laid out again, `_fitted_weight`)."""
+    (then its memory may be laid out again, `_weight_for`)."""
     if _tiles(windows, data_format, groups):
         return _tiled(inputs, kernel, bias, windows)
     channels = inputs.shape[1 if data_format == "channels_first" else -1]
     in_channels_last_memory = _in_channels_last_memory(windows, groups, channels, data_format)
     lifted = DEVICE == "cpu" and len(windows) == 1
-    fit_weight = None
-    if kernel_variable is not None and groups == 1 and DEVICE == "cpu":
-        fit_weight = _fitted_weight(kernel_variable, kernel, lifted, in_channels_last_memory)
+    lifted_kernel = kernel
     if lifted:
-        inputs, kernel, windows, strides, dilation_rate, height = _as_2d(
+        inputs, lifted_kernel, windows, strides, dilation_rate, height = _as_2d(
             inputs, kernel, windows, strides, dilation_rate, data_format)
-    weight = _torch_weight(kernel, groups, in_channels_last_memory)
+    weight_for = _weight_for(kernel, groups, in_channels_last_memory, kernel_variable,
+                             lifted_kernel)
+    shaped = _weight_shaped(lifted_kernel, groups)
     y = _in_channels_first(
-        lambda x: _transposed(x, weight, bias, windows, strides, dilation_rate, groups,
-                              fit_weight=fit_weight),
+        lambda x: _transposed(x, shaped, bias, windows, strides, dilation_rate, groups,
+                              weight_for=weight_for),
         inputs, data_format,
         channels_last_memory=data_format == "channels_first" and in_channels_last_memory)
     return y.squeeze(height) if lifted else y

@@ -75,7 +75,6 @@ def test_training_saving_and_loading_keep_torch_order(layer_class, kwargs, input
 
 
 @pytest.mark.parametrize("kwargs", [
-    dict(groups=2),  # torch's grouped weight is no strided view of Keras's
     dict(kernel_size=2, strides=2),  # the channels_last matmul reads Keras's order
     dict(implementation="generic"),  # keras.ops read Keras's order
 ])
@@ -83,6 +82,42 @@ def test_other_kernels_keep_keras_order(kwargs):
     layer = ct.Conv2DTranspose(**{"filters": 4, "kernel_size": 3, **kwargs})
     layer.build((None, 5, 5, 4))
     assert layer.kernel.value.is_contiguous()
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_a_grouped_kernel_is_laid_out_as_one_group_is(data_format):
+    """torch's grouped weight is no strided view of the kernel, but a copy;
+    from one group's order it is a copy of contiguous runs."""
+    one, two = (ct.Conv2DTranspose(filters=6, kernel_size=3, strides=2, groups=groups,
+                                   data_format=data_format) for groups in (1, 2))
+    one.build((None, 5, 5, 4) if data_format == "channels_last" else (None, 4, 5, 5))
+    two.build((None, 5, 5, 8) if data_format == "channels_last" else (None, 8, 5, 5))
+    assert one.kernel.shape == two.kernel.shape
+    assert two.kernel.value.stride() == one.kernel.value.stride()
+    assert not two.kernel.value.is_contiguous()
+
+
+# channels_last memory (the first two) and contiguous NCHW.
+@pytest.mark.parametrize("data_format, strides, copies", [
+    ("channels_last", 2, 3), ("channels_first", 2, 3), ("channels_first", 1, 2)])
+def test_a_grouped_step_copies_the_kernel_as_few_times_as_torch_lets(data_format, strides,
+                                                                     copies):
+    """Torch's grouped weight is a copy (forward), which its backward copies
+    back (the gradient of that reshape); in channels_last memory torch also
+    copies the weight's gradient. The gradient then has the variable's
+    strides, where autograd would otherwise copy it once more."""
+    import torch
+
+    layer = ct.Conv2DTranspose(filters=6, kernel_size=3, strides=strides, groups=2,
+                               data_format=data_format)
+    x = torch.randn(4, 5, 5, 8) if data_format == "channels_last" else torch.randn(4, 8, 5, 5)
+    layer(x)
+
+    def forward_backward():
+        torch.square(layer(x)).sum().backward()
+
+    assert len(_ops_on(forward_backward, math.prod(layer.kernel.shape))) == copies
+    assert layer.kernel.value.grad.stride() == layer.kernel.value.stride()
 
 
 def test_a_grouped_weight_is_copied_once_into_channels_last_order():
@@ -191,3 +226,4 @@ def test_the_kernel_follows_the_kernel_torch_runs_as_the_batch_changes():
                                    atol=1e-4)
         layer.kernel.value.grad = x.grad = None
         x.requires_grad_(False)
+
