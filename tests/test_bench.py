@@ -41,6 +41,9 @@ def test_ratios_are_the_others_time_over_the_plugins():
     controlled = {"path": "native", "forward": {"native": 2.0, "builtin": 4.0,
                                                 report.CONTROL: 3.0}}
     assert report.versus(controlled, "forward", report.CONTROL) == 0.75
+    reversed_control = {"path": "native", "forward": {"native": 2.0, "builtin": 3.0,
+                                                      report.CONTROL: 4.0}}
+    assert report.versus(reversed_control, "forward", report.CONTROL) == 0.75
     assert report.versus(row, "forward", report.CONTROL) is None
     rows = [{**row, "workload": {"dtype": "float32"}},
             {"path": "native", "forward": {"native": 1.0, "builtin": 0.8},
@@ -109,6 +112,28 @@ def test_a_sweep_row_times_the_builtin_against_itself():
     (line,) = [r for r in report.sweep_rows({"b": [row]}) if r[2] == "fwd"]
     control = report.summary([row], "forward", report.CONTROL)
     assert line[-1] == f"{control['at_least_0.95']}/1, {control['below_0.9']}"
+
+
+def test_a_shape_measured_in_trials_keeps_each_subjects_median_time():
+    rows = [{"workload": {"name": "w"}, "path": "native",
+             "forward": {"native": n, "builtin": b}, "forward_backward": {"native": 2 * n}}
+            for n, b in ((1.0, 5.0), (3.0, 4.0), (2.0, 9.0))]
+    row = worker.over_trials(rows)
+    assert row["forward"] == {"native": 2.0, "builtin": 5.0}
+    assert row["forward_backward"] == {"native": 4.0}
+    assert row["trials"] == [{k: r[k] for k in ("forward", "forward_backward")} for r in rows]
+    assert row["workload"] == {"name": "w"} and row["path"] == "native"
+    assert worker.over_trials(rows[:1]) is rows[0]
+
+
+def test_a_sweep_measures_each_shape_once_per_trial(monkeypatch):
+    """`measure` builds its layers and inputs afresh on every call."""
+    calls = []
+    monkeypatch.setattr(worker, "measure", lambda workload, *a, **k: calls.append(
+        workload.name) or {"path": "native", "forward": {"native": float(len(calls))}})
+    (row,) = worker.sweep_times(3, 1, 1, "auto", trials=3)
+    assert calls == [sweep(3, 1)[0].name] * 3
+    assert row["forward"] == {"native": 2.0} and len(row["trials"]) == 3
 
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])

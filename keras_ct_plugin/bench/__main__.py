@@ -1,12 +1,15 @@
 """python -m keras_ct_plugin.bench [--backends jax,torch] [--repeats N] [--out DIR]
-                                  [--sweep SEED [--count N] [--paths every|auto]]
+                                  [--sweep SEED [--count N] [--paths every|auto]
+                                   [--trials N]]
 
 Times the plugin's layers against Keras's built-in ones and raw torch on each
 installed backend, each backend in its own process, and writes
 DIR/bench.json, its table as DIR/bench.md and a chart DIR/bench.png (default
 DIR: bench-report/ in the current directory). With --sweep SEED it times a
-seeded sweep of shapes instead and writes DIR/bench-sweep-SEED.{json,md,png}. Ratios above 1
-mean the plugin is faster (or, for memory, uses less).
+seeded sweep of shapes instead and writes DIR/bench-sweep-SEED.{json,md,png},
+each shape measured --trials times (3 by default) with fresh layers and the
+median kept. Ratios above 1 mean the plugin is faster (or, for memory, uses
+less).
 """
 
 import argparse
@@ -68,14 +71,14 @@ def measure(backends, repeats):
     return results
 
 
-def measure_sweep(backends, seed, count, repeats, paths):
+def measure_sweep(backends, seed, count, repeats, paths, trials):
     results = {}
     with Progress() as progress:
         task = progress.add_task("sweep", total=len(backends))
         for backend in backends:
             progress.update(task, description=f"{backend}: sweep {seed}, {count} shapes")
             results[backend] = run_worker(backend, "sweep", f"{seed}", f"{count}",
-                                          f"{repeats}", paths)
+                                          f"{repeats}", paths, f"{trials}")
             progress.advance(task)
     return results
 
@@ -93,6 +96,9 @@ def main(argv=None):
     parser.add_argument("--count", type=int, default=60, help="shapes in the sweep")
     parser.add_argument("--paths", choices=("every", "auto"), default="every",
                         help="in the sweep, time every serving path, or auto's alone")
+    parser.add_argument("--trials", type=int, default=3,
+                        help="in the sweep, times each shape is measured, with fresh layers "
+                             "(the median is reported)")
     args = parser.parse_args(argv)
     backends = [b for b in args.backends.split(",") if importlib.util.find_spec(b)]
     out = pathlib.Path(args.out)
@@ -105,7 +111,8 @@ def main(argv=None):
         markdown = report.markdown(report.COLUMNS, report.rows(results))
         report.plot(results, out / f"{stem}.png")
     else:
-        results = measure_sweep(backends, args.sweep, args.count, args.repeats, args.paths)
+        results = measure_sweep(backends, args.sweep, args.count, args.repeats, args.paths,
+                                args.trials)
         stem = f"bench-sweep-{args.sweep}"
         console.print(report.sweep_table(results, args.sweep))
         console.print(report.peer_table(results))

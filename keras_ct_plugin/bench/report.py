@@ -44,11 +44,13 @@ def _times(row, key):
 
 def versus(row, key, against="builtin", path=None):
     """The plugin's path (`auto`'s by default) against the built-in, raw
-    torch or the best peer ("best peer"); with CONTROL, the built-in against
-    its second instance."""
+    torch or the best peer ("best peer"); with CONTROL, the slower of the
+    built-in's two instances against the faster: they run the same program,
+    so noise shows in either direction."""
     times = _times(row, key)
     if against == CONTROL:
-        return ratio(times.get(CONTROL), times.get("builtin"))
+        slower = ratio(times.get(CONTROL), times.get("builtin"))
+        return None if slower is None else min(slower, 1 / slower)
     mine = times.get(path or row["path"])
     if against == "best peer":
         peers = [times[name] for name in ("builtin", PEER) if times.get(name)]

@@ -1,7 +1,7 @@
 """Runs in a process of its own, one backend (KERAS_BACKEND) per process.
 
     python -m keras_ct_plugin.bench.worker times REPEATS OUT.json
-    python -m keras_ct_plugin.bench.worker sweep SEED COUNT REPEATS every|auto OUT.json
+    python -m keras_ct_plugin.bench.worker sweep SEED COUNT REPEATS every|auto TRIALS OUT.json
     python -m keras_ct_plugin.bench.worker memory WORKLOAD IMPL OUT.json
 
 IMPL is "builtin" or one of the plugin's implementations.
@@ -197,22 +197,44 @@ def times(repeats):
     return results
 
 
-def sweep_times(seed, count, repeats, paths):
+def sweep_times(seed, count, repeats, paths, trials=1):
     """The sweep: every path (`paths` "every") or `auto`'s alone ("auto"),
     the built-in, its second instance and raw torch per shape, then the
-    head-to-head of `auto`; no
-    eager calls. A shorter minimum per alternation (1 s) keeps a sweep of 60
-    shapes to minutes."""
+    head-to-head of `auto`; no eager calls. A shorter minimum per
+    alternation (1 s) keeps a sweep of 60 shapes to minutes. Each shape is
+    measured `trials` times, with layers and inputs built afresh
+    (`over_trials`)."""
     results = []
     for workload in sweep(int(seed), int(count)):
         print(f"  {keras.backend.backend()}: {workload.name}", flush=True)
         try:
-            results.append(measure(workload, int(repeats), eager=False, lora=False,
-                                   every_path=paths == "every", min_seconds=1.0,
-                                   control=True))
+            results.append(over_trials([
+                measure(workload, int(repeats), eager=False, lora=False,
+                        every_path=paths == "every", min_seconds=1.0, control=True)
+                for _ in range(int(trials))]))
         except Exception as error:  # noqa: BLE001 - one shape's failure is reported
             results.append({"workload": workload.to_dict(), "error": f"{error}"[:300]})
     return results
+
+
+TIMED = ("forward", "forward_backward", "every_path_forward", "every_path_forward_backward")
+
+
+def over_trials(rows):
+    """One row from `measure`'s rows of the same workload: each subject's
+    median time over them, and each trial's times under "trials". Two
+    instances of the built-in, timed in one alternation, once ran 15% apart
+    (seed 12's 12/13, TensorFlow, 16 ms): noise that stays with the layers
+    built or the second it hits, which one alternation cannot average out."""
+    if len(rows) == 1:
+        return rows[0]
+    combined = dict(rows[0])
+    for key in TIMED:
+        if key in combined:
+            combined[key] = {name: statistics.median(row[key][name] for row in rows)
+                             for name in rows[0][key]}
+    combined["trials"] = [{key: row[key] for key in TIMED if key in row} for row in rows]
+    return combined
 
 
 def _kib(field):
