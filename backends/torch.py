@@ -231,7 +231,7 @@ def _bias_inside(x, bias, windows, groups, exporting):
 
 
 def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=None,
-                exporting=False, weight_for=None):
+                exporting=False, weight_for=None, channels_last_memory=False):
     """channels_first. `pads(window)`: whether torch's own padding may give
     the window (else it is cropped from the full output). With
     `weight_for(contiguous)`, `weight` is only a tensor of the weight's
@@ -239,11 +239,11 @@ def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=N
     torch runs its own CPU kernel (`_runs_torch_own_kernel`), which
     computes in contiguous memory only; the input is then copied to it once
     (torch's kernel copied a channels_last input three times: the forward
-    and both gradients)."""
+    and both gradients). Elsewhere, with `channels_last_memory`, the input
+    is copied into that memory format if it is not in it."""
     rank = len(windows)
     paddings = [_torch_padding(w) if pads is None or pads(w) else None for w in windows]
     direct = None not in paddings
-    inside = direct and bias is not None and _bias_inside(x, bias, windows, groups, exporting)
     arguments = dict(
         stride=list(strides),
         padding=[p for p, _ in paddings] if direct else [0] * rank,
@@ -256,6 +256,9 @@ def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=N
         weight = weight_for(own_kernel)
         if own_kernel:
             x, weight = x.contiguous(), weight.contiguous()
+        elif channels_last_memory:
+            x = x.contiguous(memory_format=_CHANNELS_LAST_MEMORY[rank])
+    inside = direct and bias is not None and _bias_inside(x, bias, windows, groups, exporting)
     y = _CONV_TRANSPOSE[rank](x, weight, bias if inside else None, **arguments)
     if not direct:
         # The crop can also pad with zeros, which get the bias too.
@@ -277,8 +280,8 @@ def _runs_torch_own_kernel(x, weight, arguments):
     contiguous memory only: its backward raises "grad_weight needs to be
     contiguous" for a weight laid out for channels_last memory. Torch's own
     choice is read, as it depends on the batch, the dtype and the CPU (not
-    on the weight's strides: checked on 2,592 settings); where torch does
-    not tell, it is assumed."""
+    on the weight's strides or the input's memory format: checked on 2,592
+    and 576 settings); where torch does not tell, it is assumed."""
     select = getattr(torch._C, "_select_conv_backend", None)
     if select is None:
         return True
@@ -310,17 +313,12 @@ def _zeros_inserted(x, strides):
     return x
 
 
-def _in_channels_first(compute, inputs, data_format, contiguous=False,
-                       channels_last_memory=False):
+def _in_channels_first(compute, inputs, data_format, contiguous=False):
     """`compute` on channels_first inputs, a view of channels_last ones, or
     with `contiguous` a copy: inductor's layout code fails on the view's
     strides once sizes are dynamic ("cannot determine truth value of
-    Relational"), as Keras's own torch convolutions found. With
-    `channels_last_memory`, channels_first inputs are copied to that memory
-    format (channels_last ones are in it already)."""
+    Relational"), as Keras's own torch convolutions found."""
     if data_format == "channels_first":
-        if channels_last_memory:
-            inputs = inputs.contiguous(memory_format=_CHANNELS_LAST_MEMORY[inputs.ndim - 2])
         return compute(inputs)
     x = _channels_first(inputs)
     return _channels_last(compute(x.contiguous() if contiguous else x))
@@ -410,9 +408,9 @@ def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format
     shaped = _weight_shaped(lifted_kernel, groups)
     y = _in_channels_first(
         lambda x: _transposed(x, shaped, bias, windows, strides, dilation_rate, groups,
-                              weight_for=weight_for),
-        inputs, data_format,
-        channels_last_memory=data_format == "channels_first" and in_channels_last_memory)
+                              weight_for=weight_for,
+                              channels_last_memory=in_channels_last_memory),
+        inputs, data_format)
     return y.squeeze(height) if lifted else y
 
 

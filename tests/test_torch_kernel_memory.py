@@ -227,3 +227,25 @@ def test_the_kernel_follows_the_kernel_torch_runs_as_the_batch_changes():
         layer.kernel.value.grad = x.grad = None
         x.requires_grad_(False)
 
+
+
+def test_a_channels_first_input_is_copied_only_for_onednn():
+    """channels_first inputs go to oneDNN in channels_last memory (a copy);
+    torch's own kernel, which it runs at batch 1 here, reads them as they
+    are: copying them there only to copy them back cost two passes."""
+    import torch
+
+    from keras_ct_plugin.backends import torch as torch_backend
+
+    layer = ct.Conv3DTranspose(filters=6, kernel_size=3, strides=2,
+                               data_format="channels_first")
+    one, four = torch.randn(1, 4, 6, 5, 5), torch.randn(4, 4, 6, 5, 5)
+    layer(four)
+    arguments = dict(stride=[2] * 3, padding=[0] * 3, dilation=[1] * 3,
+                     output_padding=[0] * 3, groups=1)
+    weight = layer.kernel.value.permute(4, 3, 0, 1, 2)
+    assert torch_backend._runs_torch_own_kernel(one, weight, arguments)
+    assert not torch_backend._runs_torch_own_kernel(four, weight, arguments)
+    with torch.no_grad():
+        assert _ops_on(lambda: layer(one), one.numel()) == []
+        assert len(_ops_on(lambda: layer(four), four.numel())) == 1
