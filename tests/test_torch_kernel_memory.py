@@ -35,6 +35,17 @@ def _kernel_copies(layer, x):
         return _ops_on(lambda: layer(x), math.prod(layer.kernel.shape))
 
 
+def _runs_torch_own_kernel(layer, x, stride, padding):
+    """Whether torch picks its own CPU kernel for the 3-D `layer` (one group,
+    no dilation) on the channels_first `x`."""
+    from keras_ct_plugin.backends import torch as torch_backend
+
+    return torch_backend._runs_torch_own_kernel(
+        x, torch_backend._torch_weight(layer.kernel.value, 1),
+        dict(stride=[stride] * 3, padding=[padding] * 3, dilation=[1] * 3,
+             output_padding=[0] * 3, groups=1))
+
+
 def _model(layer, input_shape):
     inputs = keras.Input(input_shape)
     return keras.Model(inputs, layer(inputs))
@@ -138,16 +149,10 @@ def test_an_input_is_copied_once_where_torch_runs_its_own_kernel():
     input's strides."""
     import torch
 
-    from keras_ct_plugin.backends import torch as torch_backend
-
     layer = ct.Conv3DTranspose(filters=6, kernel_size=3, padding="same")
     x = torch.randn(1, 4, 8, 6, 5)
     layer(x)
-    weight = layer.kernel.value.permute(4, 3, 0, 1, 2)
-    assert torch_backend._runs_torch_own_kernel(
-        x.permute(0, 4, 1, 2, 3), weight, dict(stride=[1] * 3, padding=[1] * 3,
-                                               dilation=[1] * 3, output_padding=[0] * 3,
-                                               groups=1))
+    assert _runs_torch_own_kernel(layer, x.permute(0, 4, 1, 2, 3), stride=1, padding=1)
     x.requires_grad_(True)
 
     def forward_backward():
@@ -195,7 +200,6 @@ def test_the_kernel_follows_the_kernel_torch_runs_as_the_batch_changes():
     values."""
     import torch
 
-    from keras_ct_plugin.backends import torch as torch_backend
     from keras_ct_plugin.conformance import reference
 
     layer = ct.Conv3DTranspose(filters=6, kernel_size=3, strides=2)
@@ -203,12 +207,8 @@ def test_the_kernel_follows_the_kernel_torch_runs_as_the_batch_changes():
     one, eight = (torch.tensor(rng.standard_normal((n, 4, 3, 5, 5)).astype("float32"))
                   for n in (1, 8))
     layer.build(one.shape)
-    arguments = dict(stride=[2] * 3, padding=[0] * 3, dilation=[1] * 3,
-                     output_padding=[0] * 3, groups=1)
-    weight = layer.kernel.value.permute(4, 3, 0, 1, 2)
-    assert torch_backend._runs_torch_own_kernel(one.permute(0, 4, 1, 2, 3), weight, arguments)
-    assert not torch_backend._runs_torch_own_kernel(eight.permute(0, 4, 1, 2, 3), weight,
-                                                    arguments)
+    assert _runs_torch_own_kernel(layer, one.permute(0, 4, 1, 2, 3), stride=2, padding=0)
+    assert not _runs_torch_own_kernel(layer, eight.permute(0, 4, 1, 2, 3), stride=2, padding=0)
     for x in (one, eight, one, eight):
         kernel = layer.kernel.numpy().copy()
         layer(x)
@@ -228,24 +228,18 @@ def test_the_kernel_follows_the_kernel_torch_runs_as_the_batch_changes():
         x.requires_grad_(False)
 
 
-
 def test_a_channels_first_input_is_copied_only_for_onednn():
     """channels_first inputs go to oneDNN in channels_last memory (a copy);
     torch's own kernel, which it runs at batch 1 here, reads them as they
     are: copying them there only to copy them back cost two passes."""
     import torch
 
-    from keras_ct_plugin.backends import torch as torch_backend
-
     layer = ct.Conv3DTranspose(filters=6, kernel_size=3, strides=2,
                                data_format="channels_first")
     one, four = torch.randn(1, 4, 6, 5, 5), torch.randn(4, 4, 6, 5, 5)
     layer(four)
-    arguments = dict(stride=[2] * 3, padding=[0] * 3, dilation=[1] * 3,
-                     output_padding=[0] * 3, groups=1)
-    weight = layer.kernel.value.permute(4, 3, 0, 1, 2)
-    assert torch_backend._runs_torch_own_kernel(one, weight, arguments)
-    assert not torch_backend._runs_torch_own_kernel(four, weight, arguments)
+    assert _runs_torch_own_kernel(layer, one, stride=2, padding=0)
+    assert not _runs_torch_own_kernel(layer, four, stride=2, padding=0)
     with torch.no_grad():
         assert _ops_on(lambda: layer(one), one.numel()) == []
         assert len(_ops_on(lambda: layer(four), four.numel())) == 1
