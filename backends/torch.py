@@ -18,7 +18,7 @@ not in a pass of its own, where torch's CPU op is not slower with one
 (`_bias_inside`). The kernel variable holds its values in the memory order
 torch's op reads its weight in (`lay_out_kernel`), so that no call copies it;
 torch picks its CPU kernel by the batch, so the order is laid out again
-where that choice changes (`_weight_for`).
+where that choice changes (`_weight`).
 
 `exported` serves every traced call: `model.export` in any format,
 `torch.export`, `torch.jit.trace` and `torch.compile` (graph compilers do
@@ -29,6 +29,7 @@ LiteRT a strided, dilated one inserts the zeros first, and other paddings are
 cropped from the full output.
 """
 
+import functools
 import math
 
 import torch
@@ -60,7 +61,9 @@ def export_format(inputs):
     graph there, and inductor then fails on 3-D dynamic shapes."""
     traced = (torch.compiler.is_compiling() or torch.compiler.is_exporting()
               or torch.jit.is_tracing())
-    return export_target(inputs) or ("graph" if traced else None)
+    if not traced:
+        return tracing.traced_format(False)
+    return export_target(inputs) or "graph"
 
 
 def as_constant(compute):
@@ -211,36 +214,10 @@ def _tflite_pads(window):
 _CHANNELS_LAST_MEMORY = {2: torch.channels_last, 3: torch.channels_last_3d}
 
 
-def _bias_inside(x, bias, windows, groups, exporting):
-    """Whether the bias goes in torch's op. On CPU, torch 2.13's transposed
-    convolution with a bias measured about 10% faster than without one plus
-    an add for one group, channels_last memory and output lengths that are
-    multiples of their strides; elsewhere it ran up to 2.5x slower (e.g.
-    kernel 3, stride 2, "valid"), and with groups up to 16x. Its backward
-    in channels_last memory computes the bias gradient slowly (5.3 ms of 6.6
-    ms on a 16x64x32x64 output, where autograd's sum of the add's gradient
-    takes a fraction of that), so a bias that gets a gradient is added
-    after. An exported graph keeps the one op."""
-    if exporting or DEVICE != "cpu":
-        return True
-    if groups > 1 or any(w.tail % w.stride for w in windows):
-        return False
-    if bias.requires_grad and torch.is_grad_enabled():
-        return False
-    return x.is_contiguous(memory_format=_CHANNELS_LAST_MEMORY[x.ndim - 2])
-
-
-def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=None,
-                exporting=False, weight_for=None, channels_last_memory=False):
-    """channels_first. `pads(window)`: whether torch's own padding may give
-    the window (else it is cropped from the full output). With
-    `weight_for(contiguous)`, `weight` is only a tensor of the weight's
-    shape (`_weight_shaped`), and the weight is `weight_for(True)` where
-    torch runs its own CPU kernel (`_runs_torch_own_kernel`), which
-    computes in contiguous memory only; the input is then copied to it once
-    (torch's kernel copied a channels_last input three times: the forward
-    and both gradients). Elsewhere, with `channels_last_memory`, the input
-    is copied into that memory format if it is not in it."""
+def _conv_arguments(windows, strides, dilation_rate, groups, pads=None):
+    """(torch's keyword arguments, direct): direct where torch's own padding
+    gives every window (`pads(window)`, if given, must also allow it), else
+    the arguments give the full output, to be cropped."""
     rank = len(windows)
     paddings = [_torch_padding(w) if pads is None or pads(w) else None for w in windows]
     direct = None not in paddings
@@ -251,23 +228,69 @@ def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=N
         dilation=list(dilation_rate),
         groups=groups,
     )
-    if weight_for is not None:
-        own_kernel = _runs_torch_own_kernel(x, weight, arguments)
-        weight = weight_for(own_kernel)
-        if own_kernel:
-            x, weight = x.contiguous(), weight.contiguous()
-        elif channels_last_memory:
-            x = x.contiguous(memory_format=_CHANNELS_LAST_MEMORY[rank])
-    inside = direct and bias is not None and _bias_inside(x, bias, windows, groups, exporting)
-    y = _CONV_TRANSPOSE[rank](x, weight, bias if inside else None, **arguments)
-    if not direct:
-        # The crop can also pad with zeros, which get the bias too.
-        y = crop_to_window(y, windows, "channels_first") if exporting else _cropped(y, windows)
-    if bias is None or inside:
+    return arguments, direct
+
+
+def _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads=None):
+    """channels_first, for an exported graph: one op, the bias inside it."""
+    arguments, direct = _conv_arguments(windows, strides, dilation_rate, groups, pads)
+    y = _CONV_TRANSPOSE[len(windows)](x, weight, bias if direct else None, **arguments)
+    if direct:
         return y
-    # In place on a fresh tensor that no backward keeps: a new tensor the
-    # output's size measured up to 1.6x slower on CPU (3-D).
-    return y.add_(bias.reshape(-1, *[1] * rank))
+    # The crop can also pad with zeros, which get the bias too.
+    y = crop_to_window(y, windows, "channels_first")
+    return y if bias is None else y + bias.reshape(-1, *[1] * len(windows))
+
+
+class _Plan:
+    """What a native call's settings fix, worked out once per setting
+    (`_plan`): each call is then a few dictionary reads on top of torch's op.
+    (The Python of a call, in grad mode and with cold caches after the
+    previous op, had cost 0.1 to 0.2 ms, a tenth of a 1 ms layer.)"""
+
+    def __init__(self, windows, strides, dilation_rate, data_format, groups, per_group):
+        self.tiles = _tiles(windows, data_format, groups)
+        self.channels_first = data_format == "channels_first"
+        self.channels_last_memory = _in_channels_last_memory(
+            windows, groups, per_group * groups, data_format)
+        self.lifted = DEVICE == "cpu" and len(windows) == 1
+        if self.lifted:
+            self.height = 2 if self.channels_first else 1
+            windows, strides, dilation_rate = _as_2d(windows, strides, dilation_rate)
+        rank = len(windows)
+        self.windows = windows
+        self.groups = groups
+        self.arguments, self.direct = _conv_arguments(windows, strides, dilation_rate, groups)
+        self.convolution = _CONV_TRANSPOSE[rank]
+        self.memory_format = _CHANNELS_LAST_MEMORY.get(rank)
+        self.torch_order = _torch_order(rank)
+        self.bias_shape = (-1, *[1] * rank)
+        self.bias_may_go_inside = self.direct and (
+            DEVICE != "cpu" or (groups == 1 and all(w.tail % w.stride == 0 for w in windows)))
+
+
+@functools.lru_cache(maxsize=None)
+def _plan(windows, strides, dilation_rate, data_format, groups, per_group):
+    return _Plan(windows, strides, dilation_rate, data_format, groups, per_group)
+
+
+def _bias_inside(x, bias, plan):
+    """Whether the bias goes in torch's op. On CPU, torch 2.13's transposed
+    convolution with a bias measured about 10% faster than without one plus
+    an add for one group, channels_last memory and output lengths that are
+    multiples of their strides; elsewhere it ran up to 2.5x slower (e.g.
+    kernel 3, stride 2, "valid"), and with groups up to 16x. Its backward
+    in channels_last memory computes the bias gradient slowly (5.3 ms of 6.6
+    ms on a 16x64x32x64 output, where autograd's sum of the add's gradient
+    takes a fraction of that), so a bias that gets a gradient is added
+    after."""
+    if not plan.bias_may_go_inside:
+        return False
+    if DEVICE != "cpu":
+        return True
+    if bias.requires_grad and torch.is_grad_enabled():
+        return False
+    return x.is_contiguous(memory_format=plan.memory_format)
 
 
 _TORCH_OWN_KERNELS = {getattr(torch._C._ConvBackend, name, None)
@@ -290,11 +313,38 @@ def _runs_torch_own_kernel(x, weight, arguments):
                   a["output_padding"], a["groups"]) in _TORCH_OWN_KERNELS
 
 
+_OWN_KERNEL_CHOICES = {}
+
+
+def _runs_own_kernel_for(x, kernel, plan):
+    """`_runs_torch_own_kernel` for `x` and the Keras `kernel` (lifted),
+    remembered by what torch's choice reads: the input's shape, dtype and
+    device, the settings, and whether oneDNN is enabled."""
+    key = (plan, x.shape, x.dtype, x.device, torch._C._get_mkldnn_enabled())
+    own = _OWN_KERNEL_CHOICES.get(key)
+    if own is None:
+        if len(_OWN_KERNEL_CHOICES) >= 4096:
+            _OWN_KERNEL_CHOICES.clear()
+        own = _runs_torch_own_kernel(x, _weight_shaped(kernel, plan.groups), plan.arguments)
+        _OWN_KERNEL_CHOICES[key] = own
+    return own
+
+
+def _crops_to_view(y, windows):
+    return not y.requires_grad and all(w.crop_after >= 0 for w in windows)
+
+
 def _cropped(y, windows):
-    """channels_first `y` cut to the windows by one `F.pad` (negative widths
+    """channels_first `y` cut to the windows. Where no gradient is taken and
+    the windows only crop, a view, as a torch user slices it (a copy took
+    0.24 ms of a 2.5 ms forward, 3-D). Else one `F.pad` (negative widths
     crop), a new tensor whose gradient is one pad: slicing axis by axis made
     a full-size zero tensor per axis in the backward (3-D: 3x the op's own
     backward)."""
+    if _crops_to_view(y, windows):
+        for axis, w in enumerate(windows, start=2):
+            y = y.narrow(axis, w.crop_before, y.shape[axis] - w.crop_before - w.crop_after)
+        return y
     widths = []
     for w in reversed(windows):
         widths += [-w.crop_before, -w.crop_after]
@@ -347,14 +397,12 @@ def _in_channels_last_memory(windows, groups, channels, data_format):
             or _channels_last_memory(windows, groups, channels))
 
 
-def _as_2d(inputs, kernel, windows, strides, dilation_rate, data_format):
-    """A 1-D call as a 2-D one of height 1: torch's CPU conv_transpose1d
-    has no channels_last memory format, and measured 1.2x to 3x slower
-    than conv_transpose2d given one."""
-    height = 1 if data_format == "channels_last" else 2
+def _as_2d(windows, strides, dilation_rate):
+    """A 1-D call's settings as a 2-D one's of height 1: torch's CPU
+    conv_transpose1d has no channels_last memory format, and measured 1.2x
+    to 3x slower than conv_transpose2d given one."""
     unit = shapes.AxisWindow(1, 1, 1, 0, 1)
-    return (inputs.unsqueeze(height), kernel.unsqueeze(0), (unit, *windows),
-            (1, *strides), (1, *dilation_rate), height)
+    return (unit, *windows), (1, *strides), (1, *dilation_rate)
 
 
 def _weight_shaped(kernel, groups):
@@ -364,54 +412,72 @@ def _weight_shaped(kernel, groups):
     return kernel.new_empty(()).expand(groups * per_group, filters // groups, *size)
 
 
-def _weight_for(kernel, groups, channels_last_memory, variable, lifted_kernel):
-    """A function of `contiguous` giving torch's weight for `kernel` (the
-    lifted one of a 1-D call: `lifted_kernel`): contiguous where torch runs
-    its own CPU kernel, else in the order that the input's memory format
-    reads. A grouped weight is a copy in any case, made straight in that
-    order. For one group the weight is a view of `kernel`; where `kernel` is
-    the Keras `variable`'s value, the variable is laid out again
-    (`_lay_out`) if its order no longer fits: torch picks its kernel by the
-    batch, which is unknown at build (at batch 1 a call had copied a 1.7 MB
-    weight). Alternating batches relay the variable once per switch, which
-    costs what one of those copies did."""
-    def weight_for(contiguous):
-        wanted = channels_last_memory and not contiguous
-        if groups > 1:
-            return _torch_weight(lifted_kernel, groups, wanted)
-        weight = _torch_weight(lifted_kernel, 1)
-        memory_format = (_CHANNELS_LAST_MEMORY[weight.ndim - 2] if wanted
-                         else torch.contiguous_format)
-        if (variable is None or DEVICE != "cpu" or weight.is_contiguous(memory_format=memory_format)
-                or not isinstance(kernel, torch.nn.Parameter) or kernel is not variable.value):
-            return weight
-        _lay_out(kernel, wanted)
-        return _torch_weight(kernel.unsqueeze(0) if lifted_kernel is not kernel else kernel, 1)
-    return weight_for
+def _weight(kernel, lifted_kernel, plan, own_kernel, variable):
+    """Torch's weight for `kernel` (the lifted one of a 1-D call:
+    `lifted_kernel`): contiguous where torch runs its own CPU kernel
+    (`own_kernel`), else in the order that the input's memory format reads.
+    A grouped weight is a copy in any case, made straight in that order. For
+    one group the weight is a view of `kernel`; where `kernel` is the Keras
+    `variable`'s value, the variable is laid out again (`_lay_out`) if its
+    order no longer fits: torch picks its kernel by the batch, which is
+    unknown at build (at batch 1 a call had copied a 1.7 MB weight).
+    Alternating batches relay the variable once per switch, which costs what
+    one of those copies did."""
+    wanted = plan.channels_last_memory and not own_kernel
+    if plan.groups > 1:
+        weight = _torch_weight(lifted_kernel, plan.groups, wanted)
+        return weight.contiguous() if own_kernel else weight
+    weight = lifted_kernel.permute(plan.torch_order)
+    memory_format = plan.memory_format if wanted else torch.contiguous_format
+    if weight.is_contiguous(memory_format=memory_format):
+        return weight
+    if (variable is None or DEVICE != "cpu" or not isinstance(kernel, torch.nn.Parameter)
+            or kernel is not variable.value):
+        return weight.contiguous() if own_kernel else weight
+    _lay_out(kernel, wanted)
+    return (kernel.unsqueeze(0) if plan.lifted else kernel).permute(plan.torch_order)
 
 
 def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format, groups,
            kernel_variable=None, **_):
     """`kernel_variable`: the Keras variable whose value `kernel` is, if any
-    (then its memory may be laid out again, `_weight_for`)."""
-    if _tiles(windows, data_format, groups):
+    (then its memory may be laid out again, `_weight`). Where torch runs its
+    own CPU kernel (`_runs_torch_own_kernel`), which computes in contiguous
+    memory only, the input is copied to it once (torch's kernel copied a
+    channels_last input three times: the forward and both gradients);
+    elsewhere, with the plan's `channels_last_memory`, the input is copied
+    into that memory format if it is not in it."""
+    plan = _plan(tuple(windows), tuple(strides), tuple(dilation_rate), data_format, groups,
+                 kernel.shape[-1])
+    if plan.tiles:
         return _tiled(inputs, kernel, bias, windows)
-    channels = inputs.shape[1 if data_format == "channels_first" else -1]
-    in_channels_last_memory = _in_channels_last_memory(windows, groups, channels, data_format)
-    lifted = DEVICE == "cpu" and len(windows) == 1
-    lifted_kernel = kernel
-    if lifted:
-        inputs, lifted_kernel, windows, strides, dilation_rate, height = _as_2d(
-            inputs, kernel, windows, strides, dilation_rate, data_format)
-    weight_for = _weight_for(kernel, groups, in_channels_last_memory, kernel_variable,
-                             lifted_kernel)
-    shaped = _weight_shaped(lifted_kernel, groups)
-    y = _in_channels_first(
-        lambda x: _transposed(x, shaped, bias, windows, strides, dilation_rate, groups,
-                              weight_for=weight_for,
-                              channels_last_memory=in_channels_last_memory),
-        inputs, data_format)
-    return y.squeeze(height) if lifted else y
+    x, lifted_kernel = inputs, kernel
+    if plan.lifted:
+        x, lifted_kernel = inputs.unsqueeze(plan.height), kernel.unsqueeze(0)
+    if not plan.channels_first:
+        x = _channels_first(x)
+    own_kernel = _runs_own_kernel_for(x, lifted_kernel, plan)
+    weight = _weight(kernel, lifted_kernel, plan, own_kernel, kernel_variable)
+    if own_kernel:
+        x = x.contiguous()
+    elif plan.channels_last_memory:
+        x = x.contiguous(memory_format=plan.memory_format)
+    inside = bias is not None and _bias_inside(x, bias, plan)
+    y = plan.convolution(x, weight, bias if inside else None, **plan.arguments)
+    added = bias is None or inside
+    if not added and (plan.direct or _crops_to_view(y, plan.windows)):
+        # In place on a fresh tensor that no backward keeps: a new tensor
+        # the output's size measured up to 1.6x slower on CPU (3-D). Before
+        # a crop to a view: on the view it took 8x as long (3-D).
+        y, added = y.add_(bias.reshape(plan.bias_shape)), True
+    if not plan.direct:
+        y = _cropped(y, plan.windows)
+    if not added:
+        # The crop padded zeros too, which get the bias.
+        y = y.add_(bias.reshape(plan.bias_shape))
+    if not plan.channels_first:
+        y = _channels_last(y)
+    return y.squeeze(plan.height) if plan.lifted else y
 
 
 def exported(inputs, kernel, bias, *, format, windows, strides, dilation_rate, data_format,
@@ -424,11 +490,9 @@ def exported(inputs, kernel, bias, *, format, windows, strides, dilation_rate, d
 
         def compute(x):
             return _transposed(_zeros_inserted(x, strides), weight, bias, unit,
-                               [1] * len(windows), dilation_rate, groups, pads,
-                               exporting=True)
+                               [1] * len(windows), dilation_rate, groups, pads)
     else:
         def compute(x):
-            return _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads,
-                               exporting=True)
+            return _transposed(x, weight, bias, windows, strides, dilation_rate, groups, pads)
 
     return _in_channels_first(compute, inputs, data_format, contiguous=True)

@@ -139,7 +139,8 @@ class BaseConvTranspose(LowRankAdaptation, keras.layers.Layer):
 
     def call(self, inputs):
         self._input_channels(inputs.shape)
-        if keras.backend.standardize_dtype(inputs.dtype) != self.compute_dtype:
+        dtype = self.compute_dtype
+        if dispatch.dtype_name(inputs.dtype) != dtype:
             arguments.real_dtype(inputs.dtype, "inputs")
         outputs = dispatch.conv_transpose(
             inputs,
@@ -147,7 +148,7 @@ class BaseConvTranspose(LowRankAdaptation, keras.layers.Layer):
             self.bias,
             implementation=self._serving_path,
             windows=self._windows,
-            dtype=self.compute_dtype,
+            dtype=dtype,
             **self._settings,
         )
         if self.activation is not None:

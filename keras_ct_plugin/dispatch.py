@@ -174,14 +174,28 @@ def _empty(inputs, kernel, bias, output_shape):
     return ops.zeros((ops.shape(inputs)[0],) + output_shape[1:], inputs.dtype) + connected
 
 
+_DTYPE_NAMES = {}
+
+
+def dtype_name(dtype):
+    """`keras.backend.standardize_dtype(dtype)`, remembered per dtype object:
+    it reads a torch dtype from its string, and an eager torch layer asks
+    at every call."""
+    try:
+        return _DTYPE_NAMES[dtype]
+    except KeyError:
+        name = _DTYPE_NAMES[dtype] = keras.backend.standardize_dtype(dtype)
+        return name
+    except TypeError:  # an unhashable dtype object
+        return keras.backend.standardize_dtype(dtype)
+
+
 def _in_dtype(x, dtype):
     """`x` as a tensor of `dtype`, converted only where it is not one: an
     eager torch layer pays for each conversion on every call."""
     if isinstance(x, keras.Variable):
-        if x.dtype == dtype:
-            return x.value
         x = x.value
-    if ops.is_tensor(x) and keras.backend.standardize_dtype(x.dtype) == dtype:
+    if ops.is_tensor(x) and dtype_name(x.dtype) == dtype:
         return x
     return ops.convert_to_tensor(x, dtype=dtype)
 

@@ -243,3 +243,93 @@ def test_a_channels_first_input_is_copied_only_for_onednn():
     with torch.no_grad():
         assert _ops_on(lambda: layer(one), one.numel()) == []
         assert len(_ops_on(lambda: layer(four), four.numel())) == 1
+
+
+@pytest.mark.parametrize("layer_class, kwargs, input_shape", [
+    # Keras's "same" crops one more position at the end: torch's padding
+    # cannot give it, the full output is cropped.
+    (ct.Conv2DTranspose, dict(kernel_size=3, strides=2, padding="same", output_padding=1),
+     (3, 5, 6, 4)),
+    (ct.Conv3DTranspose, dict(kernel_size=3, strides=2, padding="same", output_padding=1,
+                              data_format="channels_first"), (1, 4, 3, 4, 2)),
+    (ct.Conv1DTranspose, dict(kernel_size=3, strides=2, padding="same", output_padding=1),
+     (2, 7, 4)),
+])
+def test_a_forward_without_gradient_crops_to_a_view(layer_class, kwargs, input_shape):
+    """Where no gradient is taken, the crop is a view, as a torch user
+    slices it (a copy of the output took a tenth of a 3-D forward), and
+    the bias is added before it, to the contiguous full output."""
+    import torch
+
+    from keras_ct_plugin.conformance import reference
+
+    layer = layer_class(filters=5, bias_initializer="random_normal", **kwargs)
+    x = torch.tensor(np.random.default_rng(0).standard_normal(input_shape).astype("float32"))
+    layer(x)
+    with torch.no_grad():
+        crops = _ops_on(lambda: layer(x), math.prod(layer.compute_output_shape(x.shape)),
+                        ("aten::constant_pad_nd", "aten::copy_"))
+        y = layer(x)
+    assert crops == []
+    channels_first = kwargs.get("data_format") == "channels_first"
+    bias = layer.bias.numpy().reshape((-1,) + (1,) * (x.ndim - 2) if channels_first else -1)
+    expected = reference.conv_transpose(
+        x.numpy(), layer.kernel.numpy(), kwargs["strides"], "same", kwargs["output_padding"],
+        data_format=kwargs.get("data_format", "channels_last")) + bias
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_a_crop_that_pads_zeros_gives_them_the_bias_without_gradient():
+    """Dilation with output_padding: the window runs past the full output,
+    whose missing positions are zeros plus the bias."""
+    import torch
+
+    from keras_ct_plugin.conformance import reference
+
+    layer = ct.Conv2DTranspose(filters=5, kernel_size=3, strides=2, dilation_rate=2,
+                               output_padding=1, bias_initializer="random_normal")
+    x = torch.tensor(np.random.default_rng(0).standard_normal((2, 4, 5, 3)).astype("float32"))
+    with torch.no_grad():
+        y = layer(x)
+    expected = reference.conv_transpose(x.numpy(), layer.kernel.numpy(), 2, "valid", 1,
+                                        dilation_rate=2) + layer.bias.numpy()
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_the_remembered_kernel_choice_follows_onednn_being_switched_off():
+    """Torch's choice of CPU kernel is remembered per input shape and
+    settings. With oneDNN switched off torch runs its own kernel: the
+    remembered choice follows, and forward and backward give the
+    reference's values."""
+    import torch
+
+    from keras_ct_plugin.backends import torch as torch_backend
+    from keras_ct_plugin.conformance import reference
+
+    layer = ct.Conv2DTranspose(filters=6, kernel_size=3, strides=2)
+    rng = np.random.default_rng(0)
+    x = torch.tensor(rng.standard_normal((8, 5, 5, 4)).astype("float32"))
+    layer(x)
+    plan = torch_backend._plan(layer._windows, layer.strides, layer.dilation_rate,
+                               layer.data_format, 1, 4)
+    as_torch_sees_it = x.permute(0, 3, 1, 2)
+
+    def remembered_and_read():
+        weight = torch_backend._weight_shaped(layer.kernel.value, 1)
+        return (torch_backend._runs_own_kernel_for(as_torch_sees_it, layer.kernel.value, plan),
+                torch_backend._runs_torch_own_kernel(as_torch_sees_it, weight, plan.arguments))
+
+    assert remembered_and_read() == (False, False)
+    with torch.backends.mkldnn.flags(enabled=False):
+        assert remembered_and_read() == (True, True)
+        x.requires_grad_(True)
+        y = layer(x)
+        upstream = rng.standard_normal(y.shape).astype("float32")
+        y.backward(torch.tensor(upstream))
+    kernel = layer.kernel.numpy()
+    np.testing.assert_allclose(y.detach().numpy(),
+                               reference.conv_transpose(x.detach().numpy(), kernel, 2)
+                               + layer.bias.numpy(), rtol=1e-4, atol=1e-4)
+    dx, dkernel = reference.conv_transpose_vjp(x.detach().numpy(), kernel, upstream, 2)
+    np.testing.assert_allclose(x.grad.numpy(), dx, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(layer.kernel.value.grad.numpy(), dkernel, rtol=1e-4, atol=1e-4)
