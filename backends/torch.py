@@ -18,7 +18,9 @@ not in a pass of its own, where torch's CPU op is not slower with one
 (`_bias_inside`). The kernel variable holds its values in the memory order
 torch's op reads its weight in (`lay_out_kernel`), so that no call copies it;
 torch picks its CPU kernel by the batch, so the order is laid out again
-where that choice changes (`_weight`).
+where that choice changes (`_weight`). What a call's settings fix is worked
+out once per setting (`_plan`) and torch's choice is remembered per input
+shape: in eager torch a call's Python is a measurable part of a 1 ms layer.
 
 `exported` serves every traced call: `model.export` in any format,
 `torch.export`, `torch.jit.trace` and `torch.compile` (graph compilers do
