@@ -321,8 +321,12 @@ _OWN_KERNEL_CHOICES = {}
 def _runs_own_kernel_for(x, kernel, plan):
     """`_runs_torch_own_kernel` for `x` and the Keras `kernel` (lifted),
     remembered by what torch's choice reads: the input's shape, dtype and
-    device, the settings, and whether oneDNN is enabled."""
-    key = (plan, x.shape, x.dtype, x.device, torch._C._get_mkldnn_enabled())
+    device, the settings, whether oneDNN is enabled, and the number of
+    threads (one thread picks torch's own kernel for some calls that two
+    give oneDNN, e.g. kernel 1, stride 1, batch 2; 36 of 576 settings; the
+    filters, deterministic mode and 2 to 4 threads changed none)."""
+    key = (plan, x.shape, x.dtype, x.device, torch._C._get_mkldnn_enabled(),
+           torch.get_num_threads())
     own = _OWN_KERNEL_CHOICES.get(key)
     if own is None:
         if len(_OWN_KERNEL_CHOICES) >= 4096:

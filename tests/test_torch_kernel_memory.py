@@ -4,6 +4,7 @@ torch a view, not a copy; training, saving and loading keep that order and
 the layer's results. The copies and passes torch would make beyond that
 are counted too."""
 
+import contextlib
 import math
 
 import keras
@@ -296,19 +297,43 @@ def test_a_crop_that_pads_zeros_gives_them_the_bias_without_gradient():
     np.testing.assert_allclose(y.numpy(), expected, rtol=1e-5, atol=1e-5)
 
 
-def test_the_remembered_kernel_choice_follows_onednn_being_switched_off():
+@contextlib.contextmanager
+def _one_thread():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _onednn_off():
+    import torch
+
+    return torch.backends.mkldnn.flags(enabled=False)
+
+
+@pytest.mark.parametrize("switch, kernel_size, strides, batch", [
+    (_onednn_off, 3, 2, 8),
+    # With one thread torch runs its own kernel here, with two oneDNN's.
+    (_one_thread, 1, 1, 2),
+])
+def test_the_remembered_kernel_choice_follows_what_torch_reads(switch, kernel_size, strides,
+                                                               batch):
     """Torch's choice of CPU kernel is remembered per input shape and
-    settings. With oneDNN switched off torch runs its own kernel: the
-    remembered choice follows, and forward and backward give the
-    reference's values."""
+    settings. With oneDNN switched off, or one thread, torch runs its own
+    kernel: the remembered choice follows, and forward and backward give
+    the reference's values."""
     import torch
 
     from keras_ct_plugin.backends import torch as torch_backend
     from keras_ct_plugin.conformance import reference
 
-    layer = ct.Conv2DTranspose(filters=6, kernel_size=3, strides=2)
+    layer = ct.Conv2DTranspose(filters=6, kernel_size=kernel_size, strides=strides)
     rng = np.random.default_rng(0)
-    x = torch.tensor(rng.standard_normal((8, 5, 5, 4)).astype("float32"))
+    x = torch.tensor(rng.standard_normal((batch, 5, 5, 4)).astype("float32"))
     layer(x)
     plan = torch_backend._plan(layer._windows, layer.strides, layer.dilation_rate,
                                layer.data_format, 1, 4)
@@ -320,7 +345,7 @@ def test_the_remembered_kernel_choice_follows_onednn_being_switched_off():
                 torch_backend._runs_torch_own_kernel(as_torch_sees_it, weight, plan.arguments))
 
     assert remembered_and_read() == (False, False)
-    with torch.backends.mkldnn.flags(enabled=False):
+    with switch():
         assert remembered_and_read() == (True, True)
         x.requires_grad_(True)
         y = layer(x)
@@ -328,8 +353,8 @@ def test_the_remembered_kernel_choice_follows_onednn_being_switched_off():
         y.backward(torch.tensor(upstream))
     kernel = layer.kernel.numpy()
     np.testing.assert_allclose(y.detach().numpy(),
-                               reference.conv_transpose(x.detach().numpy(), kernel, 2)
+                               reference.conv_transpose(x.detach().numpy(), kernel, strides)
                                + layer.bias.numpy(), rtol=1e-4, atol=1e-4)
-    dx, dkernel = reference.conv_transpose_vjp(x.detach().numpy(), kernel, upstream, 2)
+    dx, dkernel = reference.conv_transpose_vjp(x.detach().numpy(), kernel, upstream, strides)
     np.testing.assert_allclose(x.grad.numpy(), dx, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(layer.kernel.value.grad.numpy(), dkernel, rtol=1e-4, atol=1e-4)
