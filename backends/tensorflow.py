@@ -25,6 +25,8 @@ so a dilated layer exports to LiteRT as the generic path (zero insertion and
 a dilated convolution).
 """
 
+import functools
+
 import tensorflow as tf
 from keras import ops
 
@@ -35,6 +37,10 @@ from keras_ct_plugin.window import crop_to_window
 
 
 def why_not(path, windows, settings):
+    if path == "native" and _refused_dilation(windows):
+        return ("TensorFlow's kernels on this machine refuse dilation_rate above 1 in a "
+                "transposed convolution (oneDNN is off: TF_ENABLE_ONEDNN_OPTS=0, or a CPU "
+                "where TensorFlow leaves it off)")
     return None
 
 
@@ -55,24 +61,55 @@ def as_constant(compute):
 
 
 def preference(windows, settings):
+    if _refused_dilation(windows):
+        # Fitted on six dilated shapes with oneDNN off (docs/benchmark.md):
+        # col2im's forward and backward are matmuls and slices, which every
+        # TF kernel takes; it beat the generic path's space-to-batch
+        # convolution on 5 of 6 forward+backwards.
+        return ("col2im",)
     return ("native",)
 
 
 DEVICE = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
 
 
-def _onednn_enabled():
-    """TF's own CPU kernels raise "only supports NHWC" for NCHW; oneDNN's, on
-    by default on x86 (TF_ENABLE_ONEDNN_OPTS), take it. TF exposes no public
-    check; where its private one is gone, NHWC stays."""
+def _refused_dilation(windows):
+    return any(w.dilation > 1 for w in windows) and not kernels_accept(len(windows),
+                                                                      dilated=True)
+
+
+@functools.lru_cache(maxsize=None)
+def kernels_accept(rank, dilated=False, channels_first=False):
+    """Whether TF's kernels on this machine compute a `rank`-D transposed
+    convolution (1-D runs as 2-D), dilated or in NCHW, forward and
+    gradients. TF's own CPU kernels refuse both ("Current CPU
+    implementations do not yet support dilation rates larger than 1", "only
+    supports NHWC"); oneDNN's take them, and oneDNN is on by default only
+    on some x86 CPUs (TF_ENABLE_ONEDNN_OPTS). A tiny op is run once, eagerly,
+    to find out."""
+    rank = max(rank, 2)
+    spatial = [3] * rank
+    shape = [1, 2, *spatial] if channels_first else [1, *spatial, 2]
+    dilations = [2] * rank if dilated else [1] * rank
+    full = [(n - 1) * 2 + (3 - 1) * d + 1 for n, d in zip(spatial, dilations)]
+    output = [1, 2, *full] if channels_first else [1, *full, 2]
     try:
-        from tensorflow.python.util import _pywrap_util_port
-    except ImportError:
+        with tf.init_scope():
+            x = tf.ones(shape)
+            kernel = tf.ones([3] * rank + [2, 2])
+            with tf.GradientTape() as tape:
+                tape.watch([x, kernel])
+                y = tf.nn.conv_transpose(x, kernel, output, [2] * rank, padding="VALID",
+                                         dilations=dilations,
+                                         data_format=_NC_FORMATS[rank] if channels_first else None)
+            tape.gradient(y, [x, kernel])
+    except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError):
         return False
-    return bool(_pywrap_util_port.IsMklEnabled())
+    return True
 
 
-_TAKES_NCHW = DEVICE == "gpu" or _onednn_enabled()
+def _takes_nchw(rank):
+    return rank > 1 and kernels_accept(rank, channels_first=True)
 
 
 def _tensor(value, dtype):
@@ -218,7 +255,7 @@ def _in_nhwc(compute, inputs, kernel, bias, data_format):
 
 
 def native(inputs, kernel, bias, *, windows, strides, padding, data_format, groups, **_):
-    if data_format == "channels_first" and _TAKES_NCHW:
+    if data_format == "channels_first" and _takes_nchw(len(windows)):
         y = _transposed(inputs, _tensor(kernel, inputs.dtype), windows, strides, padding,
                         groups, channels_first=True)
         return y if bias is None else add_bias(y, bias, data_format)
@@ -231,7 +268,7 @@ def native(inputs, kernel, bias, *, windows, strides, padding, data_format, grou
 
 def exported(inputs, kernel, bias, *, format, windows, strides, padding, data_format, groups,
              **settings):
-    if format == "litert" and any(w.dilation > 1 for w in windows):
+    if format in ("litert", "tf_saved_model") and any(w.dilation > 1 for w in windows):
         def compute(x, kernel):
             return generic.conv_transpose(x, kernel, windows=windows, strides=strides,
                                           data_format="channels_last", **settings)

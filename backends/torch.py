@@ -15,10 +15,10 @@ oneDNN computes that format fastest, some channels_first inputs are copied
 into it (`_channels_last_memory`), and 1-D calls run as 2-D ones of height
 1. The bias is added inside torch's op (its `bias` argument, or `addmm`),
 not in a pass of its own, where torch's CPU op is not slower with one
-(`_bias_inside`). The kernel variable holds its values in the memory order
-torch's op reads its weight in (`lay_out_kernel`), so that no call copies it;
-torch picks its CPU kernel by the batch, so the order is laid out again
-where that choice changes (`_weight`). What a call's settings fix is worked
+(`_bias_inside`). The kernel variable holds its values, from build on, in
+the memory order torch's op reads its weight in (`lay_out_kernel`), so that
+no call copies it; where torch's choice of CPU kernel (by the batch) reads
+another order, that call copies the weight (`_weight`). What a call's settings fix is worked
 out once per setting (`_plan`) and torch's choice is remembered per input
 shape: in eager torch a call's Python is a measurable part of a 1 ms layer.
 
@@ -415,36 +415,28 @@ def _weight_shaped(kernel, groups):
     return kernel.new_empty(()).expand(groups * per_group, filters // groups, *size)
 
 
-def _weight(kernel, lifted_kernel, plan, own_kernel, variable):
-    """Torch's weight for `kernel` (the lifted one of a 1-D call:
-    `lifted_kernel`): contiguous where torch runs its own CPU kernel
-    (`own_kernel`), else in the order that the input's memory format reads.
-    A grouped weight is a copy in any case, made straight in that order. For
-    one group the weight is a view of `kernel`; where `kernel` is the Keras
-    `variable`'s value, the variable is laid out again (`_lay_out`) if its
-    order no longer fits: torch picks its kernel by the batch, which is
-    unknown at build (at batch 1 a call had copied a 1.7 MB weight).
-    Alternating batches relay the variable once per switch, which costs what
-    one of those copies did."""
+def _weight(lifted_kernel, plan, own_kernel):
+    """Torch's weight for the Keras kernel (the lifted one of a 1-D call):
+    contiguous where torch runs its own CPU kernel (`own_kernel`), else in
+    the order that the input's memory format reads. A grouped weight is a
+    copy in any case, made straight in that order. For one group it is a
+    view of the kernel where the kernel's memory order (set at build,
+    `lay_out_kernel`) fits, else a copy: torch picks its kernel by the
+    batch, which is unknown at build. A call never lays the variable out
+    again: a distributed engine (DDP's gradient buckets, FSDP's shards)
+    holds views of its storage and strides."""
     wanted = plan.channels_last_memory and not own_kernel
     if plan.groups > 1:
         weight = _torch_weight(lifted_kernel, plan.groups, wanted)
         return weight.contiguous() if own_kernel else weight
     weight = lifted_kernel.permute(plan.torch_order)
     memory_format = plan.memory_format if wanted else torch.contiguous_format
-    if weight.is_contiguous(memory_format=memory_format):
-        return weight
-    if (variable is None or DEVICE != "cpu" or not isinstance(kernel, torch.nn.Parameter)
-            or kernel is not variable.value):
-        return weight.contiguous() if own_kernel else weight
-    _lay_out(kernel, wanted)
-    return (kernel.unsqueeze(0) if plan.lifted else kernel).permute(plan.torch_order)
+    return weight.contiguous(memory_format=memory_format)
 
 
 def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format, groups,
-           kernel_variable=None, **_):
-    """`kernel_variable`: the Keras variable whose value `kernel` is, if any
-    (then its memory may be laid out again, `_weight`). Where torch runs its
+           **_):
+    """Where torch runs its
     own CPU kernel (`_runs_torch_own_kernel`), which computes in contiguous
     memory only, the input is copied to it once (torch's kernel copied a
     channels_last input three times: the forward and both gradients);
@@ -460,7 +452,7 @@ def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format
     if not plan.channels_first:
         x = _channels_first(x)
     own_kernel = _runs_own_kernel_for(x, lifted_kernel, plan)
-    weight = _weight(kernel, lifted_kernel, plan, own_kernel, kernel_variable)
+    weight = _weight(lifted_kernel, plan, own_kernel)
     if own_kernel:
         x = x.contiguous()
     elif plan.channels_last_memory:

@@ -52,7 +52,9 @@ def _jobs(backends, mode):
 
 
 def run_workers(progress, backends, mode, directory):
-    """Worker processes for every backend, all at once; each reports progress."""
+    """Worker processes for every backend, all at once; each reports progress.
+    Returns {label: (backend, None, or the end of its log if it failed)}: a
+    failed worker does not stop the others, and the report is written."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     running = []
     for backend, label, extra in _jobs(backends, mode):
@@ -66,12 +68,14 @@ def run_workers(progress, backends, mode, directory):
         thread = threading.Thread(target=_follow, args=(progress, task, process.stdout))
         thread.start()
         running.append((backend, process, log, thread))
-    for backend, process, log, thread in running:
+    outcomes = {}
+    for (backend, process, log, thread), (_, label, _) in zip(running, _jobs(backends, mode)):
         thread.join()
-        if process.wait() != 0:
-            log.seek(0)
-            raise SystemExit(f"the {backend} {mode} worker failed:\n{log.read()[-3000:]}")
+        failed = process.wait() != 0
+        log.seek(0)
+        outcomes[label] = (backend, log.read()[-3000:] if failed else None)
         log.close()
+    return outcomes
 
 
 def _follow(progress, task, stdout):
@@ -109,11 +113,11 @@ def main(argv=None):
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work, Progress() as progress:
-        run_workers(progress, backends, "run", work)
-        run_workers(progress, backends, "load", work)
-        run_workers(progress, [b for b in backends if b in export_formats.FORMATS], "export",
-                    work)
-        table = report.collect(work, backends)
+        workers = run_workers(progress, backends, "run", work)
+        workers.update(run_workers(progress, backends, "load", work))
+        workers.update(run_workers(
+            progress, [b for b in backends if b in export_formats.FORMATS], "export", work))
+        table = report.collect(work, backends, workers)
         torch_errors = report.torch_errors(work, backends)
         exports = export_report.load(work, backends)
     environment = (f"Measured with {_versions(backends)}, Python "
@@ -126,6 +130,9 @@ def main(argv=None):
         {"environment": environment, "backends": backends, "table": table,
          "from_torch_max_abs_error": torch_errors, "exports": exports}, indent=1))
     failures = report.plugin_failures(table)
+    for label, (_, log) in workers.items():
+        if log is not None:
+            print(f"the {label} worker failed:\n{log}", file=sys.stderr)
     print(f"wrote {out / 'report.md'} and {out / 'report.json'}; "
           f"{len(failures)} plugin failure(s)")
     return 1 if failures else 0

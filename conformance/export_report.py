@@ -47,6 +47,8 @@ def verdict(backend, spec, format, cells, baseline):
         return None
     if ours["status"] == "wrong":
         return f"predicts other numbers (max relative error {ours['max_rel_error']:.1e})"
+    if ours["status"] == "model fails":
+        return f"the Keras model itself fails: {ours['error']}"
     builtin_ok = builtin is not None and builtin["status"] == "ok"
     if ours["status"] != "ok":
         if builtin_ok:

@@ -29,7 +29,11 @@ FROM_TORCH = "from_torch: PyTorch modules"
 CROSS_FAMILIES = ("forward across backends", ".keras across backends")
 # The export matrix (export_check.py), one cell per model and format.
 EXPORT = "export: model.export, artifact in its runtime"
-ORDER = [*FAMILIES, CROSS_FAMILIES[0], MIGRATION, CROSS_FAMILIES[1], FROM_TORCH, EXPORT]
+# A worker process that exits with an error (a crash outside any check)
+# fails here; the families it did not finish lack its cases.
+WORKERS = "worker processes exited normally"
+ORDER = [WORKERS, *FAMILIES, CROSS_FAMILIES[0], MIGRATION, CROSS_FAMILIES[1], FROM_TORCH,
+         EXPORT]
 
 
 def selected(case, every):

@@ -13,6 +13,7 @@ from keras_ct_plugin.conformance.families import CROSS_FAMILIES
 from keras_ct_plugin.conformance.families import EXPORT
 from keras_ct_plugin.conformance.families import MIGRATION
 from keras_ct_plugin.conformance.families import ORDER
+from keras_ct_plugin.conformance.families import WORKERS
 from keras_ct_plugin.conformance.tolerances import assert_close
 
 SUBJECTS = ("plugin", "builtin")
@@ -58,7 +59,10 @@ def _forward_across(directory, backends, subject, dtypes):
 def _keras_across(directory, backends):
     cells = {}
     for backend in backends:
-        loads = json.loads((directory / backend / "loads.json").read_text())
+        path = directory / backend / "loads.json"
+        if not path.exists():  # its load worker failed (WORKERS)
+            continue
+        loads = json.loads(path.read_text())
         failed = [{"case": name, "error": error} for name, error in loads.items() if error]
         cells[backend] = _cell(len(loads) - len(failed), failed)
     return cells
@@ -74,10 +78,27 @@ def _merge(cell, shard_cell):
             "seconds": cell.get("seconds", 0) + shard_cell.get("seconds", 0)}
 
 
-def collect(directory, backends):
-    """{family: {backend: {subject: {"passed": n, "failed": [...]}}}}"""
+def _workers(backends, workers):
+    """One cell per backend: its worker processes that exited normally, and
+    a failure, with the last line of its log, for each that did not."""
+    cells = {b: _cell(0, []) for b in backends}
+    for label, (backend, log) in workers.items():
+        if log is None:
+            cells[backend]["passed"] += 1
+        else:
+            lines = log.strip().splitlines() or ["(no output)"]
+            cells[backend]["failed"].append({"case": label, "error": lines[-1]})
+    return cells
+
+
+def collect(directory, backends, workers=None):
+    """{family: {backend: {subject: {"passed": n, "failed": [...]}}}}.
+    `workers`: {label: (backend, None or the log of a worker that failed)}."""
     directory = pathlib.Path(directory)
     table = {family: {b: {} for b in backends} for family in ORDER}
+    if workers is not None:
+        for backend, cell in _workers(backends, workers).items():
+            table[WORKERS][backend]["plugin"] = cell
     for backend in backends:
         for path in sorted((directory / backend).glob("results-*.json")):
             for subject, families in json.loads(path.read_text()).items():

@@ -180,7 +180,9 @@ def load(directory):
             error = describe(exception)
         results[f"{saved_under}/{path.stem}"] = error
         print(f"progress {done} {len(paths)}", flush=True)
-    (pathlib.Path(directory) / here / "loads.json").write_text(json.dumps(results, indent=1))
+    out = pathlib.Path(directory) / here
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "loads.json").write_text(json.dumps(results, indent=1))
 
 
 def export(directory):

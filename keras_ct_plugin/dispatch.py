@@ -205,7 +205,6 @@ def conv_transpose(inputs, kernel, bias=None, *, implementation, windows, dtype,
     computed in `dtype`. A backend's `native` and `exported` add the bias
     themselves, where they can fuse it."""
     inputs = _in_dtype(inputs, dtype)
-    variable = kernel if isinstance(kernel, keras.Variable) else None
     kernel = _in_dtype(kernel, dtype)
     if bias is not None:
         bias = _in_dtype(bias, dtype)
@@ -222,7 +221,6 @@ def conv_transpose(inputs, kernel, bias=None, *, implementation, windows, dtype,
                                **settings)
     path = choose(implementation, windows, settings)
     if path == "native":
-        return module.native(inputs, kernel, bias, windows=windows, kernel_variable=variable,
-                             **settings)
+        return module.native(inputs, kernel, bias, windows=windows, **settings)
     outputs = _PORTABLE_PATHS[path](inputs, kernel, windows=windows, **settings)
     return outputs if bias is None else add_bias(outputs, bias, settings["data_format"])

@@ -148,3 +148,36 @@ def test_jit_compiled_fit_on_changing_sizes():
         assert any(np.abs(keras.ops.convert_to_numpy(w) - b).max() > 0
                    for w, b in zip(layer.weights, before))
         assert_matches_reference(model.predict(x, verbose=0), _expected(case, layer, x))
+
+
+def _downsampling_chain(jit_compile):
+    """Transposed convolutions after a strided convolution and a pooling,
+    whose sizes (odd ones among them) are unknown when compiled."""
+    import keras_ct_plugin as ct
+
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([
+        keras.Input((None, None, 6)),
+        keras.layers.Conv2D(8, 3, strides=2, padding="same"),
+        ct.Conv2DTranspose(8, 3, strides=2, padding="same", output_padding=1),
+        keras.layers.MaxPooling2D(),
+        ct.Conv2DTranspose(4, 2, strides=2),
+        keras.layers.Conv2D(3, 3, padding="same"),
+    ])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", jit_compile=jit_compile)
+    return model
+
+
+@pytest.mark.skipif(BACKEND == "numpy", reason="the numpy backend does not train")
+def test_jit_compiled_chain_trains_as_eager_on_three_sizes():
+    """torch.compile with dynamic shapes (XLA on TF and JAX) on a chain of
+    layers, fit on three input sizes in turn: the weights follow eager
+    training's."""
+    compiled, eager = _downsampling_chain(True), _downsampling_chain(False)
+    for seed, shape in enumerate([(4, 16, 12, 6), (4, 13, 9, 6), (2, 24, 7, 6)]):
+        x = uniform(shape, seed)
+        y = uniform(eager.compute_output_shape(shape), seed + 10)
+        for model in (compiled, eager):
+            model.fit(x, y, batch_size=shape[0], epochs=1, verbose=0, shuffle=False)
+    for ours, theirs in zip(compiled.get_weights(), eager.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)

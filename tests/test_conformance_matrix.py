@@ -56,3 +56,22 @@ def test_every_case_is_a_valid_layer():
     for c in CASES:
         LAYERS[c.rank](c.filters, c.kernel_size, **c.settings, dtype=c.dtype,
                        use_bias=c.use_bias, activation=c.activation)
+
+
+def test_a_failed_worker_is_recorded_and_the_others_go_on(tmp_path):
+    """A worker that exits with an error (here: a mode it does not know)
+    becomes a plugin failure in the report; a worker beside it still
+    delivers its results."""
+    from rich.progress import Progress
+
+    from keras_ct_plugin.conformance import __main__ as runner
+    from keras_ct_plugin.conformance import report
+
+    with Progress(disable=True) as progress:
+        outcomes = runner.run_workers(progress, ["numpy"], "no-such-mode", tmp_path)
+        outcomes.update(runner.run_workers(progress, ["numpy"], "load", tmp_path))
+    assert (tmp_path / "numpy" / "loads.json").exists()
+    cell = report._workers(["numpy"], outcomes)["numpy"]
+    assert cell["passed"] == 1
+    assert cell["failed"] == [{"case": "numpy: run", "error": "KeyError: 'no-such-mode'"}]
+    assert report.plugin_failures({"workers": {"numpy": {"plugin": cell}}}) != []

@@ -142,11 +142,12 @@ def test_path_compiled_gradients(case, path):
     _assert_gradients_match_reference(case, path, compile=True)
 
 
-CHANNELS_FIRST_CASES = [case for case in PATH_CASES if case.data_format == "channels_first"]
+CHANNELS_FIRST_CASES = [case for case in PATH_CASES if case.data_format == "channels_first"
+                        and dispatch.why_not("native", windows(case), case.settings) is None]
 # TensorFlow's channels_first layouts other than the one this machine takes:
 # NCHW with TF's own gradients (GPU) and NHWC between transposes (CPU kernels
 # without oneDNN, which reject NCHW).
-TF_LAYOUTS = {"nchw": dict(DEVICE="gpu"), "nhwc": dict(_TAKES_NCHW=False)}
+TF_LAYOUTS = {"nchw": dict(DEVICE="gpu"), "nhwc": dict(_takes_nchw=lambda rank: False)}
 
 
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's data layouts")
@@ -155,6 +156,8 @@ TF_LAYOUTS = {"nchw": dict(DEVICE="gpu"), "nhwc": dict(_TAKES_NCHW=False)}
 def test_tensorflow_channels_first_layouts(case, layout, monkeypatch):
     from keras_ct_plugin.backends import tensorflow as tf_backend
 
+    if layout == "nchw" and not tf_backend.kernels_accept(case.rank, channels_first=True):
+        pytest.skip("TF's kernels here refuse NCHW (oneDNN off); the oneDNN lane runs it")
     for name, value in TF_LAYOUTS[layout].items():
         monkeypatch.setattr(tf_backend, name, value)
     _, function = _function(case, "native")
@@ -167,13 +170,25 @@ _WITHOUT_ONEDNN = """
 import numpy as np, tensorflow as tf, keras_ct_plugin as ct
 from keras_ct_plugin.backends import tensorflow as tf_backend
 from keras_ct_plugin.conformance import reference
-assert not tf_backend._TAKES_NCHW
-layer = ct.Conv2DTranspose(3, 3, strides=2, padding="same", data_format="channels_first")
+assert not tf_backend.kernels_accept(2, channels_first=True)
+assert not tf_backend.kernels_accept(2, dilated=True)
 x = np.random.default_rng(0).uniform(-1, 1, (2, 4, 5, 5)).astype("float32")
-y = layer(x)
-kernel, bias = (v.numpy().astype("float64") for v in layer.weights)
-expected = reference.conv_transpose(x, kernel, (2, 2), "same", data_format="channels_first")
-print(np.abs(y.numpy() - expected - bias[:, None, None]).max())
+errors = []
+for dilation in (1, 2):
+    layer = ct.Conv2DTranspose(3, 3, strides=2, padding="same", dilation_rate=dilation,
+                               data_format="channels_first")
+    with tf.GradientTape() as tape:
+        y = layer(x)
+    tape.gradient(y, layer.trainable_variables)
+    kernel, bias = (v.numpy().astype("float64") for v in layer.weights)
+    expected = reference.conv_transpose(x, kernel, (2, 2), "same", dilation_rate=(dilation,) * 2,
+                                        data_format="channels_first")
+    errors.append(np.abs(y.numpy() - expected - bias[:, None, None]).max())
+try:
+    ct.Conv2DTranspose(3, 3, dilation_rate=2, implementation="native")
+except ValueError as error:
+    print(error)
+print(max(errors))
 """
 
 
@@ -187,15 +202,35 @@ def test_tensorflow_channels_first_without_onednn():
     done = subprocess.run([sys.executable, "-c", _WITHOUT_ONEDNN], env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert float(done.stdout.split()[-1]) < 1e-5
+    *message, error = done.stdout.strip().splitlines()
+    assert message == [
+        "Invalid value for argument `implementation`. implementation='native' cannot serve "
+        "this layer: TensorFlow's kernels on this machine refuse dilation_rate above 1 in a "
+        "transposed convolution (oneDNN is off: TF_ENABLE_ONEDNN_OPTS=0, or a CPU where "
+        "TensorFlow leaves it off). Use implementation='auto' to let the layer choose."]
+    assert float(error) < 1e-5
 
 
 # The graph each backend traces for an export format (`tracing.py`); on
 # torch the "torch" form is also what torch.compile trains.
 EXPORT_FORMATS = {"tensorflow": ["onnx", "litert"], "jax": ["onnx"],
                   "torch": ["torch", "litert"], "numpy": []}
+
+
+
+def _runs_in_backend(case, format):
+    """Whether the graph traced for `format` runs in the backend itself. An
+    ONNX graph of a dilated layer holds TF's dilated transposed convolution,
+    which TF's kernels without oneDNN refuse; the conformance suite runs
+    that artifact in onnxruntime, where it is meant to run."""
+    if BACKEND != "tensorflow" or format != "onnx":
+        return True
+    return dispatch.why_not("native", windows(case), case.settings) is None
+
+
 EXPORT_PARAMS = [pytest.param(case, format, id=f"{format}-{case.id}")
-                 for case in PATH_CASES for format in EXPORT_FORMATS[BACKEND]]
+                 for case in PATH_CASES for format in EXPORT_FORMATS[BACKEND]
+                 if _runs_in_backend(case, format)]
 
 
 def _exported(function, format):
@@ -234,10 +269,21 @@ def test_reference_gradient_is_the_adjoint():
 STRIDE_ONE = Case((3, 3), (1, 1), (1, 1), "same", None, "channels_last", (5, 5))
 STRIDED = Case((4, 4), (2, 2), (1, 1), "same", None, "channels_last", (5, 5))
 DILATED = Case((3, 3), (2, 2), (2, 2), "valid", None, "channels_last", (5, 5))
+
+
+def _tf_dilated_path():
+    """col2im where TF's kernels refuse dilation (oneDNN off)."""
+    if BACKEND != "tensorflow":
+        return None
+    from keras_ct_plugin.backends import tensorflow as tf_backend
+
+    return "native" if tf_backend.kernels_accept(2, dilated=True) else "col2im"
+
+
 # The rules docs/benchmark.md measured, written out per backend.
 AUTO_EXPECTED = {
     "tensorflow": [(TILING_CASES[0], "native"), (TILING_CASES[1], "native"),
-                   (STRIDE_ONE, "native"), (STRIDED, "native"), (DILATED, "native")],
+                   (STRIDE_ONE, "native"), (STRIDED, "native"), (DILATED, _tf_dilated_path())],
     "jax": [(TILING_CASES[0], "matmul"), (TILING_CASES[1], "matmul"),
             (STRIDE_ONE, "native"), (STRIDED, "native"), (DILATED, "native")],
     "torch": [(TILING_CASES[0], "native"), (TILING_CASES[1], "native"),
