@@ -9,10 +9,10 @@ supplies its own VJP, the adjoint algorithm: the upstream gradient's im2col
 columns times the kernel (input gradient) and times the input (kernel
 gradient), two matmuls. At stride 1 it is a plain convolution, and JAX's own
 gradient is fast. In 1-D and 2-D, where XLA's input-dilated forward is often
-fast on CPU, the forward is whichever of the two measured faster on this
-machine for the call's shapes (`jax_autotune.py`; a tie goes to XLA's, the
-built-in's); without measurement, bfloat16 layers without groups take XLA's
-(fitted on sweep seed 1). The backward is the adjoint one either way.
+fast on CPU, a static rule picks the forward: bfloat16 layers without
+groups take XLA's (fitted on sweep seed 1), the others ours. Opted in
+(`jax_autotune.py`), one process instead times the two on this machine for
+the call's shapes (a tie goes to XLA's, the built-in's). The backward is the adjoint one either way.
 """
 
 import itertools
@@ -104,7 +104,7 @@ def _measured_forward(inputs, kernel, windows, data_format, groups):
     input-dilated one for these shapes; in 3-D XLA's takes seconds
     (jax#31662), and for tiny layers, symbolic shapes (jax.export) and
     while exporting the static choice stands."""
-    if (not jax_autotune.ENABLED or len(windows) > 2 or export_target(inputs) is not None
+    if (not jax_autotune.enabled() or len(windows) > 2 or export_target(inputs) is not None
             or not all(isinstance(n, int) for n in inputs.shape)):
         return _static_forward(inputs.dtype, windows, groups)
     flops = 2 * math.prod(inputs.shape) * math.prod(kernel.shape[:-1]) // groups

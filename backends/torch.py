@@ -272,7 +272,7 @@ class _Plan:
             DEVICE != "cpu" or (groups == 1 and all(w.tail % w.stride == 0 for w in windows)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=1024)
 def _plan(windows, strides, dilation_rate, data_format, groups, per_group):
     return _Plan(windows, strides, dilation_rate, data_format, groups, per_group)
 

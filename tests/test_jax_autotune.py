@@ -31,7 +31,7 @@ def autotune(monkeypatch):
     from keras_ct_plugin.backends import jax_autotune
 
     monkeypatch.setattr(jax_autotune, "ENABLED", True)
-    monkeypatch.setattr(jax_autotune, "_CHOICES", {})
+    monkeypatch.setattr(jax_autotune, "_CHOICES", __import__("collections").OrderedDict())
     monkeypatch.setattr(jax_autotune, "MIN_FLOPS", 0)
     return jax_backend, jax_autotune
 
@@ -117,3 +117,58 @@ def test_without_measurement_the_static_rule_stands(autotune, monkeypatch):
     assert jax_backend._static_forward("bfloat16", (window, window), 1) == "input_dilated"
     assert jax_backend._static_forward("float32", (window, window), 1) == "col2im"
 
+
+
+def test_measurement_is_opt_in():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_CT_PLUGIN_AUTOTUNE"}
+    code = "from keras_ct_plugin.backends import jax_autotune as a; print(a.ENABLED)"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.stdout.split() == ["False"], done.stderr[-2000:]
+
+
+def test_a_job_of_several_processes_takes_the_static_rule(autotune, monkeypatch):
+    """Every process of a jax.distributed job compiles the same program."""
+    import jax
+
+    _, jax_autotune = autotune
+    monkeypatch.setattr(jax, "process_count", lambda: 2)
+    LAYERS[2](64, 3, strides=2)(np.ones((1, 8, 8, 64), "float32"))
+    assert jax_autotune.choices() == {}
+
+
+def test_the_remembered_choices_are_bounded_least_recent_first(autotune, monkeypatch):
+    _, jax_autotune = autotune
+    monkeypatch.setattr(jax_autotune, "MAX_CHOICES", 2)
+    times = {"col2im": 0.5, "input_dilated": 1.0}
+    monkeypatch.setattr(jax_autotune, "_medians", lambda candidates, arguments: times)
+    for key in ("a", "b", "a", "c"):
+        jax_autotune.choose(key, times, [], preferred="input_dilated")
+    assert sorted(jax_autotune.choices()) == ["a", "c"]
+
+
+def test_threads_asking_at_once_measure_once(autotune, monkeypatch):
+    import threading
+    import time
+
+    _, jax_autotune = autotune
+    calls = []
+
+    def medians(candidates, arguments):
+        calls.append(1)
+        time.sleep(0.05)
+        return {"col2im": 0.5, "input_dilated": 1.0}
+
+    monkeypatch.setattr(jax_autotune, "_medians", medians)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        jax_autotune.choose("k", {}, [], preferred="input_dilated"))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (len(calls), results) == (1, ["col2im"] * 8)
