@@ -49,10 +49,19 @@ def why_not(path, windows, settings):
     return None
 
 
+def _false():
+    return False
+
+
+# Public, but newer than some torch releases pyproject.toml admits.
+_is_exporting = getattr(torch.compiler, "is_exporting", _false)
+_is_compiling = getattr(torch.compiler, "is_compiling", _false)
+
+
 def export_target(inputs):
     """The `model.export` format this call is traced for, or None."""
-    exporting = torch.compiler.is_exporting()
-    if torch.compiler.is_compiling() and not exporting:
+    exporting = _is_exporting()
+    if _is_compiling() and not exporting:
         return None
     return tracing.traced_format(exporting or torch.jit.is_tracing())
 
@@ -61,8 +70,7 @@ def export_format(inputs):
     """The export format, or "graph" for any other trace (torch.compile).
     Inside torch.compile the call stack is not read: dynamo would break the
     graph there, and inductor then fails on 3-D dynamic shapes."""
-    traced = (torch.compiler.is_compiling() or torch.compiler.is_exporting()
-              or torch.jit.is_tracing())
+    traced = _is_compiling() or _is_exporting() or torch.jit.is_tracing()
     if not traced:
         return tracing.traced_format(False)
     return export_target(inputs) or "graph"
@@ -71,17 +79,23 @@ def export_format(inputs):
 def as_constant(compute):
     """`compute()` on the real weights, outside the trace (torch.export's
     fake tensors and proxies, torch.jit.trace's recording), so that the
-    trace takes its result as a constant."""
-    from torch._subclasses.fake_tensor import unset_fake_temporarily
-    from torch.fx.experimental.proxy_tensor import disable_proxy_modes_tracing
+    trace takes its result as a constant. Torch has no public API for
+    this (docs/architecture.md, "Private APIs"); without one, `compute()`
+    is traced, and the artifact computes the merged LoRA kernel itself."""
+    try:
+        from torch._subclasses.fake_tensor import unset_fake_temporarily
+        from torch.fx.experimental.proxy_tensor import disable_proxy_modes_tracing
 
-    state = torch._C._get_tracing_state()
-    torch._C._set_tracing_state(None)
+        get_state, set_state = torch._C._get_tracing_state, torch._C._set_tracing_state
+    except (ImportError, AttributeError):
+        return compute()
+    state = get_state()
+    set_state(None)
     try:
         with unset_fake_temporarily(), disable_proxy_modes_tracing():
             return compute().detach()
     finally:
-        torch._C._set_tracing_state(state)
+        set_state(state)
 
 
 # Keras puts tensors on the GPU when torch sees one.
@@ -296,7 +310,7 @@ def _bias_inside(x, bias, plan):
     return x.is_contiguous(memory_format=plan.memory_format)
 
 
-_TORCH_OWN_KERNELS = {getattr(torch._C._ConvBackend, name, None)
+_TORCH_OWN_KERNELS = {getattr(getattr(torch._C, "_ConvBackend", None), name, None)
                       for name in ("SlowTranspose2d", "SlowTranspose3d")} - {None}
 
 
@@ -309,7 +323,7 @@ def _runs_torch_own_kernel(x, weight, arguments):
     on the weight's strides or the input's memory format: checked on 2,592
     and 576 settings); where torch does not tell, it is assumed."""
     select = getattr(torch._C, "_select_conv_backend", None)
-    if select is None:
+    if select is None or not _TORCH_OWN_KERNELS:
         return True
     a = arguments
     return select(x, weight, None, a["stride"], a["padding"], a["dilation"], True,
@@ -326,7 +340,7 @@ def _runs_own_kernel_for(x, kernel, plan):
     threads (one thread picks torch's own kernel for some calls that two
     give oneDNN, e.g. kernel 1, stride 1, batch 2; 36 of 576 settings; the
     filters, deterministic mode and 2 to 4 threads changed none)."""
-    key = (plan, x.shape, x.dtype, x.device, torch._C._get_mkldnn_enabled(),
+    key = (plan, x.shape, x.dtype, x.device, torch.backends.mkldnn.enabled,
            torch.get_num_threads())
     own = _OWN_KERNEL_CHOICES.get(key)
     if own is None:

@@ -25,6 +25,7 @@ torch.compile graph.
 """
 
 import importlib
+import warnings
 
 import keras
 from keras import ops
@@ -40,10 +41,18 @@ _NATIVE_BACKENDS = ("tensorflow", "jax", "torch", "openvino")
 
 
 def _import_backend_module():
+    """None where the backend has no module, or where its module cannot be
+    imported (the OpenVINO one reads Keras internals, docs/architecture.md):
+    every call then takes the portable paths, with a warning."""
     backend = keras.backend.backend()
     if backend not in _NATIVE_BACKENDS:
         return None
-    return importlib.import_module(f"keras_ct_plugin.backends.{backend}")
+    try:
+        return importlib.import_module(f"keras_ct_plugin.backends.{backend}")
+    except ImportError as error:
+        warnings.warn(f"keras_ct_plugin: no native path on {backend} ({error}); the "
+                      "portable paths serve every call.", stacklevel=2)
+        return None
 
 
 _BACKEND_MODULE = _import_backend_module()

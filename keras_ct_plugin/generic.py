@@ -19,7 +19,9 @@ def conv_transpose(inputs, kernel, *, windows, strides, dilation_rate, data_form
         x = ops.moveaxis(x, 1, -1)
     x = _insert_zeros(x, strides)
     x = _pad_for_window(x, windows)
-    flipped = ops.flip(kernel, axis=tuple(range(rank)))
+    flipped = kernel
+    for axis in range(rank):  # one at a time: Keras 3.8's TF flip takes one axis
+        flipped = ops.flip(flipped, axis=axis)
     y = ops.conv(
         x,
         ops.swapaxes(flipped, -1, -2),

@@ -67,7 +67,11 @@ class LowRankAdaptation:
                 "lora is already enabled. This can only be done once per layer."
             )
         rank = arguments.positive_int(rank, "rank")
-        self._tracker.unlock()
+        # Keras's Dense unlocks its tracker the same way; a Keras without one
+        # tracks the new weights as it is.
+        tracker = getattr(self, "_tracker", None)
+        if tracker is not None:
+            tracker.unlock()
         # float32, as Keras's: adapters in a low-precision policy would
         # underflow or overflow during fine-tuning.
         self.lora_kernel_a = self.add_weight(
@@ -85,7 +89,8 @@ class LowRankAdaptation:
             regularizer=self.kernel_regularizer,
         )
         self._kernel.trainable = False
-        self._tracker.lock()
+        if tracker is not None:
+            tracker.lock()
         self.lora_enabled = True
         self.lora_rank = rank
         self.lora_alpha = lora_alpha if lora_alpha is not None else rank
@@ -98,8 +103,12 @@ class LowRankAdaptation:
             store[str(i)] = variable
 
     def load_own_variables(self, store):
-        if not self.lora_enabled:
-            self._check_load_own_variables(store)
+        expected = 1 + int(self.use_bias)
+        if not self.lora_enabled and len(store.keys()) != expected:
+            raise ValueError(
+                f"Layer '{self.name}' expected {expected} variables, but received "
+                f"{len(store.keys())} variables during loading. Expected: the kernel"
+                f"{' and the bias' if self.use_bias else ''}.")
         if not self.built:
             return
         for i, variable in enumerate([self._kernel] + ([self.bias] if self.use_bias else [])):

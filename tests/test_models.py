@@ -29,6 +29,11 @@ def test_seed_example():
 
 
 def test_positional_arguments_follow_keras_order():
+    import inspect
+
+    builtin_order = list(inspect.signature(keras.layers.Conv2DTranspose).parameters)
+    if builtin_order[4] != "output_padding":
+        pytest.skip("this Keras's built-in predates output_padding in 5th place (3.15's order)")
     layer = ct.Conv2DTranspose(8, 3, 2, "same", 1, "channels_first", 1, "relu", False)
     builtin = keras.layers.Conv2DTranspose(
         8, 3, 2, "same", 1, "channels_first", 1, "relu", False
