@@ -12,7 +12,8 @@ gradient is fast. In 1-D and 2-D, where XLA's input-dilated forward is often
 fast on CPU, a static rule picks the forward: bfloat16 layers without
 groups take XLA's (fitted on sweep seed 1), the others ours. Opted in
 (`jax_autotune.py`), one process instead times the two on this machine for
-the call's shapes (a tie goes to XLA's, the built-in's). The backward is the adjoint one either way.
+the call's shapes (a tie goes to XLA's, the built-in's). The backward is
+the adjoint one either way.
 """
 
 import itertools

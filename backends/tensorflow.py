@@ -22,7 +22,8 @@ convolution: `native` runs one per group and concatenates.
 transposed convolution alone, which tf2onnx, the TFLite converter and
 OpenVINO turn into their own op. TFLite's TRANSPOSE_CONV has no dilation,
 so a dilated layer exports to LiteRT as the generic path (zero insertion and
-a dilated convolution).
+a dilated convolution); so it does to a SavedModel, which then runs on CPUs
+whose TF kernels refuse dilation (`kernels_accept`).
 """
 
 import functools
@@ -109,7 +110,7 @@ def kernels_accept(rank, dilated=False, channels_first=False):
 
 
 def _takes_nchw(rank):
-    return rank > 1 and kernels_accept(rank, channels_first=True)
+    return kernels_accept(rank, channels_first=True)
 
 
 def _tensor(value, dtype):

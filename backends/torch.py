@@ -18,8 +18,8 @@ not in a pass of its own, where torch's CPU op is not slower with one
 (`_bias_inside`). The kernel variable holds its values, from build on, in
 the memory order torch's op reads its weight in (`lay_out_kernel`), so that
 no call copies it; where torch's choice of CPU kernel (by the batch) reads
-another order, that call copies the weight (`_weight`). What a call's settings fix is worked
-out once per setting (`_plan`) and torch's choice is remembered per input
+another order, that call copies the weight (`_weight`). What a call's
+settings fix is worked out once per setting (`_plan`) and torch's choice is remembered per input
 shape: in eager torch a call's Python is a measurable part of a 1 ms layer.
 
 `exported` serves every traced call: `model.export` in any format,
@@ -450,10 +450,10 @@ def _weight(lifted_kernel, plan, own_kernel):
 
 def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format, groups,
            **_):
-    """Where torch runs its
-    own CPU kernel (`_runs_torch_own_kernel`), which computes in contiguous
-    memory only, the input is copied to it once (torch's kernel copied a
-    channels_last input three times: the forward and both gradients);
+    """Where torch runs its own CPU kernel (`_runs_torch_own_kernel`), which
+    computes in contiguous memory only, the input is copied to it once
+    (torch's kernel copied a channels_last input three times: the forward
+    and both gradients);
     elsewhere, with the plan's `channels_last_memory`, the input is copied
     into that memory format if it is not in it."""
     plan = _plan(tuple(windows), tuple(strides), tuple(dilation_rate), data_format, groups,

@@ -67,9 +67,9 @@ def run_workers(progress, backends, mode, directory):
         task = progress.add_task(label, total=None)
         thread = threading.Thread(target=_follow, args=(progress, task, process.stdout))
         thread.start()
-        running.append((backend, process, log, thread))
+        running.append((backend, label, process, log, thread))
     outcomes = {}
-    for (backend, process, log, thread), (_, label, _) in zip(running, _jobs(backends, mode)):
+    for backend, label, process, log, thread in running:
         thread.join()
         failed = process.wait() != 0
         log.seek(0)

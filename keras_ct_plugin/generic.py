@@ -9,6 +9,7 @@ yields exactly the output window of `shapes.axis_window`, then convolve.
 from keras import ops
 
 from keras_ct_plugin import shapes
+from keras_ct_plugin.window import flip
 from keras_ct_plugin.window import pad_or_crop
 
 
@@ -19,9 +20,7 @@ def conv_transpose(inputs, kernel, *, windows, strides, dilation_rate, data_form
         x = ops.moveaxis(x, 1, -1)
     x = _insert_zeros(x, strides)
     x = _pad_for_window(x, windows)
-    flipped = kernel
-    for axis in range(rank):  # one at a time: Keras 3.8's TF flip takes one axis
-        flipped = ops.flip(flipped, axis=axis)
+    flipped = flip(kernel, range(rank))
     y = ops.conv(
         x,
         ops.swapaxes(flipped, -1, -2),

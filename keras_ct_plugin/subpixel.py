@@ -22,6 +22,7 @@ import math
 from keras import ops
 
 from keras_ct_plugin import matmul
+from keras_ct_plugin.window import flip
 from keras_ct_plugin.window import pad_or_crop
 
 
@@ -58,8 +59,7 @@ def _phase_kernel(kernel, windows):
     kernel = ops.reshape(kernel, split + [filters, channels])
     taps_axes = list(range(0, 2 * rank, 2))
     if any(_phase_taps(w) > 1 for w in windows):
-        for axis in taps_axes:  # one at a time: Keras 3.8's TF flip takes one axis
-            kernel = ops.flip(kernel, axis=axis)
+        kernel = flip(kernel, taps_axes)
     phase_axes = list(range(1, 2 * rank, 2))
     kernel = ops.transpose(kernel, taps_axes + [2 * rank + 1] + phase_axes + [2 * rank])
     phases = math.prod(w.stride for w in windows)

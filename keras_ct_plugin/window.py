@@ -21,6 +21,14 @@ def pad_or_crop(x, axes, widths):
     return x
 
 
+def flip(x, axes):
+    """`x` reversed along each of `axes`, one axis at a time: Keras 3.8's
+    TensorFlow `ops.flip` takes a single axis."""
+    for axis in axes:
+        x = ops.flip(x, axis=axis)
+    return x
+
+
 def crop_to_window(full, windows, data_format):
     """`full`: the full transposed convolution, every spatial axis
     `(n - 1) * stride + effective_kernel` long."""
