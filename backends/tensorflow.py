@@ -31,8 +31,9 @@ import functools
 import tensorflow as tf
 from keras import ops
 
-from keras_ct_plugin import tracing
+from keras_ct_plugin import col2im
 from keras_ct_plugin import generic
+from keras_ct_plugin import tracing
 from keras_ct_plugin import shapes
 from keras_ct_plugin.window import crop_to_window
 
@@ -80,14 +81,16 @@ def _refused_dilation(windows):
 
 
 @functools.lru_cache(maxsize=None)
-def kernels_accept(rank, dilated=False, channels_first=False):
+def kernels_accept(rank, dilated=False, channels_first=False, dtype="float32"):
     """Whether TF's kernels on this machine compute a `rank`-D transposed
-    convolution (1-D runs as 2-D), dilated or in NCHW, forward and
-    gradients. TF's own CPU kernels refuse both ("Current CPU
+    convolution (1-D runs as 2-D) in `dtype`, dilated or in NCHW, forward
+    and gradients. TF's own CPU kernels refuse both ("Current CPU
     implementations do not yet support dilation rates larger than 1", "only
     supports NHWC"); oneDNN's take them, and oneDNN is on by default only
-    on some x86 CPUs (TF_ENABLE_ONEDNN_OPTS). A tiny op is run once, eagerly,
-    to find out."""
+    on some x86 CPUs (TF_ENABLE_ONEDNN_OPTS). Which kernel runs also depends
+    on the dtype: with oneDNN on, an AVX2 CPU left float16 and bfloat16 NCHW
+    to TF's own kernel. A tiny op is run once per question, eagerly, to find
+    out."""
     rank = max(rank, 2)
     spatial = [3] * rank
     shape = [1, 2, *spatial] if channels_first else [1, *spatial, 2]
@@ -96,8 +99,8 @@ def kernels_accept(rank, dilated=False, channels_first=False):
     output = [1, 2, *full] if channels_first else [1, *full, 2]
     try:
         with tf.init_scope():
-            x = tf.ones(shape)
-            kernel = tf.ones([3] * rank + [2, 2])
+            x = tf.ones(shape, dtype)
+            kernel = tf.ones([3] * rank + [2, 2], dtype)
             with tf.GradientTape() as tape:
                 tape.watch([x, kernel])
                 y = tf.nn.conv_transpose(x, kernel, output, [2] * rank, padding="VALID",
@@ -109,8 +112,8 @@ def kernels_accept(rank, dilated=False, channels_first=False):
     return True
 
 
-def _takes_nchw(rank):
-    return kernels_accept(rank, channels_first=True)
+def _takes_nchw(rank, dtype):
+    return kernels_accept(rank, channels_first=True, dtype=dtype)
 
 
 def _tensor(value, dtype):
@@ -256,7 +259,15 @@ def _in_nhwc(compute, inputs, kernel, bias, data_format):
 
 
 def native(inputs, kernel, bias, *, windows, strides, padding, data_format, groups, **_):
-    if data_format == "channels_first" and _takes_nchw(len(windows)):
+    dtype = inputs.dtype.name
+    if any(w.dilation > 1 for w in windows) and not kernels_accept(len(windows), dilated=True,
+                                                                   dtype=dtype):
+        # The path was chosen for float32 (`preference`); this dtype's kernels
+        # refuse dilation.
+        y = col2im.conv_transpose(inputs, kernel, windows=windows, data_format=data_format,
+                                  groups=groups)
+        return y if bias is None else add_bias(y, bias, data_format)
+    if data_format == "channels_first" and _takes_nchw(len(windows), dtype):
         y = _transposed(inputs, _tensor(kernel, inputs.dtype), windows, strides, padding,
                         groups, channels_first=True)
         return y if bias is None else add_bias(y, bias, data_format)

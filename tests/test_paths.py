@@ -147,7 +147,7 @@ CHANNELS_FIRST_CASES = [case for case in PATH_CASES if case.data_format == "chan
 # TensorFlow's channels_first layouts other than the one this machine takes:
 # NCHW with TF's own gradients (GPU) and NHWC between transposes (CPU kernels
 # without oneDNN, which reject NCHW).
-TF_LAYOUTS = {"nchw": dict(DEVICE="gpu"), "nhwc": dict(_takes_nchw=lambda rank: False)}
+TF_LAYOUTS = {"nchw": dict(DEVICE="gpu"), "nhwc": dict(_takes_nchw=lambda rank, dtype: False)}
 
 
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's data layouts")
@@ -333,3 +333,35 @@ def test_config_with_unservable_path_loads_with_auto():
         clone = ct.Conv2DTranspose.from_config(config)
     assert clone.implementation == "auto"
     assert layer.get_config()["implementation"] == "auto"
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's kernels per dtype")
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("refuse_dilation", [False, True])
+def test_tensorflow_low_precision_where_its_kernels_refuse(dtype, refuse_dilation, monkeypatch):
+    """With oneDNN on, an AVX2 CPU leaves float16 and bfloat16 NCHW to TF's
+    own kernel, which refuses it, while float32 goes to oneDNN: the answer
+    depends on the dtype. A dtype whose kernels refuse dilation where
+    float32's take it is computed by col2im (simulated here)."""
+    from keras_ct_plugin.backends import tensorflow as tf_backend
+
+    col2im_calls = []
+    if refuse_dilation:
+        accept, col2im = tf_backend.kernels_accept, tf_backend.col2im.conv_transpose
+        monkeypatch.setattr(tf_backend, "kernels_accept", lambda rank, dilated=False, **kw: (
+            not (dilated and kw.get("dtype") == dtype) and accept(rank, dilated, **kw)))
+        monkeypatch.setattr(tf_backend.col2im, "conv_transpose",
+                            lambda *a, **kw: col2im_calls.append(1) or col2im(*a, **kw))
+    dilation = 2 if refuse_dilation else 1
+    layer = ct.Conv2DTranspose(3, 3, strides=2, dilation_rate=dilation, padding="same",
+                               data_format="channels_first", dtype=dtype)
+    x = uniform((2, 4, 5, 5), 3)
+    y = layer(x)
+    kernel, bias = (to_float32(w) for w in layer.weights)
+    expected = reference.conv_transpose(to_float32(keras.ops.cast(x, dtype)), kernel, 2, "same",
+                                        dilation_rate=dilation, data_format="channels_first")
+    assert_matches_reference(y, expected + bias[:, None, None], dtype)
+    # Where float32's kernels refuse dilation too, `auto` took col2im at
+    # construction, and `native` never runs.
+    native_serves = tf_backend.kernels_accept(2, dilated=True)
+    assert len(col2im_calls) == int(refuse_dilation and native_serves)
