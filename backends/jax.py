@@ -30,10 +30,6 @@ from keras_ct_plugin import tracing
 from keras_ct_plugin.backends import jax_autotune
 
 
-def why_not(path, windows, settings):
-    return None
-
-
 def export_target(inputs):
     """The `model.export` format this call is traced for, or None."""
     return tracing.traced_format(isinstance(inputs, jax.core.Tracer))

@@ -1,7 +1,7 @@
 """Chooses between forwards of the same transposed convolution by timing
 them on this machine, once per static signature (shapes, dtype, settings),
 as cuDNN's and XLA's autotuners choose among their algorithms
-(docs/architecture.md). A tie goes to `preferred`, the built-in's
+(ARCHITECTURE.md). A tie goes to `preferred`, the built-in's
 algorithm. Opt-in, with `KERAS_CT_PLUGIN_AUTOTUNE=1`: a measurement differs
 from run to run and from host to host, so two processes of one job would
 compile different programs; without it, and in any job of several JAX

@@ -18,10 +18,6 @@ from keras.src.backend.openvino.core import get_ov_output
 from keras_ct_plugin import shapes
 
 
-def why_not(path, windows, settings):
-    return None
-
-
 def preference(windows, settings):
     return ("native",)
 

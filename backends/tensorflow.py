@@ -5,7 +5,7 @@ computed in NHWC, between transposes (`_nchw_with_nhwc_gradients`).
 Without oneDNN they are transposed to NHWC around the whole op.
 
 `auto` takes `native` on every setting, the built-in's own algorithm: over
-the named workloads (`docs/benchmark.md`) and the shapes of issue 14, the
+the named workloads (`docs/data/benchmark-log.md`) and the shapes of issue 14, the
 alternatives won on some shapes and lost on others (the sub-pixel forward:
 1.78x on one DCGAN layer, 0.79x to 0.86x at half its width; a plain
 convolution for stride 1: 1.3x on one shape, 0.84x on another), on CPUs whose
@@ -64,7 +64,7 @@ def as_constant(compute):
 
 def preference(windows, settings):
     if _refused_dilation(windows):
-        # Fitted on six dilated shapes with oneDNN off (docs/benchmark.md):
+        # Fitted on six dilated shapes with oneDNN off (docs/data/benchmark-log.md):
         # col2im's forward and backward are matmuls and slices, which every
         # TF kernel takes; it beat the generic path's space-to-batch
         # convolution on 5 of 6 forward+backwards.
@@ -179,7 +179,7 @@ def _nchw_with_nhwc_gradients(x, kernel, shape, strides, padding, dilations):
     gradients are the ops TF's own gradient of it runs, in NHWC between
     transposes: on CPU (oneDNN) the NCHW forward measured faster than NHWC
     between transposes, and the NHWC gradients faster than the NCHW ones
-    (sweep seed 6, `docs/benchmark.md`)."""
+    (sweep seed 6, `docs/data/benchmark-log.md`)."""
     rank = len(strides)
     to_last, to_first = shapes.to_channels_last(rank), shapes.to_channels_first(rank)
     attributes = dict(strides=[1, *strides, 1], padding=padding, dilations=[1, *dilations, 1])

@@ -45,10 +45,6 @@ from keras_ct_plugin.window import crop_to_window
 _CONV_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 
-def why_not(path, windows, settings):
-    return None
-
-
 def _false():
     return False
 
@@ -80,7 +76,7 @@ def as_constant(compute):
     """`compute()` on the real weights, outside the trace (torch.export's
     fake tensors and proxies, torch.jit.trace's recording), so that the
     trace takes its result as a constant. Torch has no public API for
-    this (docs/architecture.md, "Private APIs"); without one, `compute()`
+    this (ARCHITECTURE.md, "Private APIs"); without one, `compute()`
     is traced, and the artifact computes the merged LoRA kernel itself."""
     try:
         from torch._subclasses.fake_tensor import unset_fake_temporarily
@@ -96,10 +92,6 @@ def as_constant(compute):
             return compute().detach()
     finally:
         set_state(state)
-
-
-# Keras puts tensors on the GPU when torch sees one.
-DEVICE = "gpu" if torch.cuda.is_available() else "cpu"
 
 
 def preference(windows, settings):
@@ -142,11 +134,12 @@ def lay_out_kernel(variable, path, windows, settings):
     `assign` (an in-place copy), the optimizers' in-place updates and
     autograd, which gives gradients the variable's own strides."""
     groups, data_format = settings["groups"], settings["data_format"]
-    if path != "native" or _tiles(windows, data_format, groups):
-        return
     value = variable.value
+    on_cpu = value.device.type == "cpu"
+    if path != "native" or _tiles(windows, data_format, groups, on_cpu):
+        return
     channels = value.shape[-1] * groups
-    _lay_out(value, _in_channels_last_memory(windows, groups, channels, data_format))
+    _lay_out(value, _in_channels_last_memory(windows, groups, channels, data_format, on_cpu))
 
 
 def _lay_out(value, channels_last_memory):
@@ -158,9 +151,9 @@ def _lay_out(value, channels_last_memory):
     value.data = value.detach().permute(order).contiguous().permute(inverse)
 
 
-def _tiles(windows, data_format, groups):
+def _tiles(windows, data_format, groups, on_cpu):
     """Whether `native` takes `_tiled`, the matmul in Keras's kernel order."""
-    return DEVICE == "cpu" and data_format == "channels_last" and matmul.applies(windows, groups)
+    return on_cpu and data_format == "channels_last" and matmul.applies(windows, groups)
 
 
 def _torch_order(rank):
@@ -264,12 +257,13 @@ class _Plan:
     (The Python of a call, in grad mode and with cold caches after the
     previous op, had cost 0.1 to 0.15 ms, a tenth of a 1 ms layer.)"""
 
-    def __init__(self, windows, strides, dilation_rate, data_format, groups, per_group):
-        self.tiles = _tiles(windows, data_format, groups)
+    def __init__(self, windows, strides, dilation_rate, data_format, groups, per_group, on_cpu):
+        self.on_cpu = on_cpu
+        self.tiles = _tiles(windows, data_format, groups, on_cpu)
         self.channels_first = data_format == "channels_first"
         self.channels_last_memory = _in_channels_last_memory(
-            windows, groups, per_group * groups, data_format)
-        self.lifted = DEVICE == "cpu" and len(windows) == 1
+            windows, groups, per_group * groups, data_format, on_cpu)
+        self.lifted = on_cpu and len(windows) == 1
         if self.lifted:
             self.height = 2 if self.channels_first else 1
             windows, strides, dilation_rate = _as_2d(windows, strides, dilation_rate)
@@ -283,12 +277,12 @@ class _Plan:
         self.torch_order = _torch_order(rank)
         self.bias_shape = (-1, *[1] * rank)
         self.bias_may_go_inside = self.direct and (
-            DEVICE != "cpu" or (groups == 1 and all(w.tail % w.stride == 0 for w in windows)))
+            not on_cpu or (groups == 1 and all(w.tail % w.stride == 0 for w in windows)))
 
 
 @functools.lru_cache(maxsize=1024)
-def _plan(windows, strides, dilation_rate, data_format, groups, per_group):
-    return _Plan(windows, strides, dilation_rate, data_format, groups, per_group)
+def _plan(windows, strides, dilation_rate, data_format, groups, per_group, on_cpu):
+    return _Plan(windows, strides, dilation_rate, data_format, groups, per_group, on_cpu)
 
 
 def _bias_inside(x, bias, plan):
@@ -303,7 +297,7 @@ def _bias_inside(x, bias, plan):
     after."""
     if not plan.bias_may_go_inside:
         return False
-    if DEVICE != "cpu":
+    if not plan.on_cpu:
         return True
     if bias.requires_grad and torch.is_grad_enabled():
         return False
@@ -395,7 +389,7 @@ def _channels_last_memory(windows, groups, channels):
     """Whether torch's CPU kernel gets the input in channels_last memory
     format (NHWC strides), which oneDNN computes without reordering.
 
-    Fitted on sweep seed 1 (`docs/benchmark.md`): for channels_last inputs
+    Fitted on sweep seed 1 (`docs/data/benchmark-log.md`): for channels_last inputs
     (a free view) it won on nearly every shape; for channels_first ones,
     after the copy, it won where some stride is above 1 and there are at
     most 64 input channels per group, and lost at stride 1 or with many
@@ -403,12 +397,12 @@ def _channels_last_memory(windows, groups, channels):
     return max(w.stride for w in windows) > 1 and channels // groups <= 64
 
 
-def _in_channels_last_memory(windows, groups, channels, data_format):
+def _in_channels_last_memory(windows, groups, channels, data_format, on_cpu):
     """Whether `native` hands torch's op its input in channels_last memory
     format: channels_last inputs are in it (a permuted view), and on CPU so
     are 1-D inputs (`_as_2d`) and the channels_first ones that
     `_channels_last_memory` copies into it."""
-    if DEVICE != "cpu":
+    if not on_cpu:
         return data_format == "channels_last" and len(windows) > 1
     return (data_format == "channels_last" or len(windows) == 1
             or _channels_last_memory(windows, groups, channels))
@@ -457,7 +451,7 @@ def native(inputs, kernel, bias, *, windows, strides, dilation_rate, data_format
     elsewhere, with the plan's `channels_last_memory`, the input is copied
     into that memory format if it is not in it."""
     plan = _plan(tuple(windows), tuple(strides), tuple(dilation_rate), data_format, groups,
-                 kernel.shape[-1])
+                 kernel.shape[-1], inputs.device.type == "cpu")
     if plan.tiles:
         return _tiled(inputs, kernel, bias, windows)
     x, lifted_kernel = inputs, kernel

@@ -6,10 +6,11 @@ from keras_ct_plugin.conformance.operands import in_dtype
 from keras_ct_plugin.conformance.operands import to_float32
 
 
-def vjp(function, *operands_and_upstream, dtype="float32", compile=False):
+def vjp(function, *operands_and_upstream, dtype="float32", compile=False, with_output=False):
     """Gradients of `sum(function(*operands) * upstream)` with respect to each
     operand, as float32 NumPy arrays; operands are cast to `dtype` first. With
-    `compile`, the gradient computation runs under the backend's compiler."""
+    `compile`, the gradient computation runs under the backend's compiler;
+    with `with_output`, (output, gradients), the output from the same run."""
     *operands, upstream = operands_and_upstream
     backend = keras.backend.backend()
     operands = [keras.ops.convert_to_tensor(in_dtype(v, dtype)) for v in operands]
@@ -18,29 +19,33 @@ def vjp(function, *operands_and_upstream, dtype="float32", compile=False):
         import jax
 
         def gradients(operands, upstream):
-            return jax.vjp(function, *operands)[1](upstream)
+            output, pullback = jax.vjp(function, *operands)
+            return output, pullback(upstream)
 
-        grads = (jax.jit(gradients) if compile else gradients)(operands, upstream)
+        output, grads = (jax.jit(gradients) if compile else gradients)(operands, upstream)
     elif backend == "tensorflow":
         import tensorflow as tf
 
         def gradients(operands, upstream):
             with tf.GradientTape() as tape:
                 tape.watch(operands)
-                loss = tf.reduce_sum(function(*operands) * upstream)
-            return tape.gradient(loss, operands)
+                output = function(*operands)
+                loss = tf.reduce_sum(output * upstream)
+            return output, tape.gradient(loss, operands)
 
         if compile:
             gradients = tf.function(gradients, jit_compile=True)
-        grads = gradients(operands, upstream)
+        output, grads = gradients(operands, upstream)
     elif backend == "torch":
         operands = [v.detach().requires_grad_(True) for v in operands]
         forward = compiled(function) if compile else function
-        (forward(*operands) * upstream).sum().backward()
+        output = forward(*operands)
+        (output * upstream).sum().backward()
         grads = [v.grad for v in operands]
     else:
         raise NotImplementedError(f"no autodiff on the {backend} backend")
-    return [to_float32(g) for g in grads]
+    grads = [to_float32(g) for g in grads]
+    return (to_float32(output), grads) if with_output else grads
 
 
 def compiled(function):

@@ -106,6 +106,11 @@ def _derivative(p):
     return ACTIVATIONS[p.case.activation][1](p.pre_activation)
 
 
+# JAX's eager autodiff compiles every op on its own for every new shape; under
+# jax.jit, as `fit` runs a layer, it compiles the gradient once.
+JIT_GRADIENTS = keras.backend.backend() == "jax"
+
+
 def gradients(p):
     case = p.case
     upstream = uniform(p.expected.shape, 3)
@@ -115,7 +120,8 @@ def gradients(p):
     if case.use_bias:
         axes = tuple(a for a in range(upstream.ndim) if a != _channel_axis(case) % upstream.ndim)
         expected.append(upstream_pre.sum(axis=axes))
-    actual = vjp(_stateless(p.layer), *p.operands, upstream, dtype=case.dtype)
+    actual = vjp(_stateless(p.layer), *p.operands, upstream, dtype=case.dtype,
+                 compile=JIT_GRADIENTS)
     for name, a, e in zip(("input", "kernel", "bias"), actual, expected):
         assert_close(a, e, case.dtype, f"gradient with respect to {name}")
 
@@ -225,7 +231,7 @@ def lora(p):
     trainable = layer.trainable_variables
     names = ["input"] + [v.path.split("/")[-1] for v in trainable]
     actual = dict(zip(names, vjp(function, p.operands[0], *[to_float32(v) for v in trainable],
-                                 upstream, dtype=case.dtype)))
+                                 upstream, dtype=case.dtype, compile=JIT_GRADIENTS)))
     dx, dkernel = reference.conv_transpose_vjp(p.operands[0], effective, upstream_pre,
                                                **case.settings)
     expected = {"input": dx, "lora_kernel_a": scale * dkernel @ b.T,

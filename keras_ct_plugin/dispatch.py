@@ -12,7 +12,7 @@
   (`backends/<backend>.py`): TensorFlow, JAX and PyTorch have one.
 - "auto": the first path that serves the call in the running backend's
   `preference(windows, settings)` (measured with `python -m
-  keras_ct_plugin.bench`, see docs/benchmark.md), "generic" last; on a
+  keras_ct_plugin.bench`, see docs/benchmark.md and docs/data/benchmark-log.md), "generic" last; on a
   backend without a module, "matmul" where it applies, else "generic".
 
 Whatever the implementation, a call traced for an export format
@@ -25,11 +25,13 @@ torch.compile graph.
 """
 
 import importlib
+import types
 import warnings
 
 import keras
 from keras import ops
 
+from keras_ct_plugin import backend_interface
 from keras_ct_plugin import col2im
 from keras_ct_plugin import generic
 from keras_ct_plugin import matmul
@@ -37,22 +39,31 @@ from keras_ct_plugin import shapes
 from keras_ct_plugin import subpixel
 
 IMPLEMENTATIONS = ("auto", "generic", "matmul", "subpixel", "col2im", "native")
-_NATIVE_BACKENDS = ("tensorflow", "jax", "torch", "openvino")
 
 
 def _import_backend_module():
-    """None where the backend has no module, or where its module cannot be
-    imported (the OpenVINO one reads Keras internals, docs/architecture.md):
-    every call then takes the portable paths, with a warning."""
+    """The running backend's module (`backend_interface.MODULES`), with the
+    optional functions it leaves out filled in; None where the backend has
+    none, or where its module cannot be imported (the OpenVINO one reads
+    Keras internals, ARCHITECTURE.md): every call then takes the portable
+    paths, with a warning."""
     backend = keras.backend.backend()
-    if backend not in _NATIVE_BACKENDS:
+    if backend not in backend_interface.MODULES:
         return None
     try:
-        return importlib.import_module(f"keras_ct_plugin.backends.{backend}")
+        module = importlib.import_module(backend_interface.MODULES[backend])
     except ImportError as error:
         warnings.warn(f"keras_ct_plugin: no native path on {backend} ({error}); the "
                       "portable paths serve every call.", stacklevel=2)
         return None
+    missing = [name for name in backend_interface.REQUIRED if not hasattr(module, name)]
+    if missing:
+        raise TypeError(f"{module.__name__} lacks {', '.join(missing)} "
+                        "(keras_ct_plugin.backend_interface.Backend)")
+    return types.SimpleNamespace(
+        **{name: getattr(module, name) for name in backend_interface.REQUIRED},
+        **{name: getattr(module, name, default)
+           for name, default in backend_interface.OPTIONAL.items()})
 
 
 _BACKEND_MODULE = _import_backend_module()
@@ -103,13 +114,13 @@ def lay_out_kernel(variable, path, windows, settings):
     """Lets the backend store a new kernel variable's values in the memory
     order its op reads them in (torch), behind the Keras shape."""
     module = _backend_module()
-    if module is not None and hasattr(module, "lay_out_kernel"):
+    if module is not None:
         module.lay_out_kernel(variable, path, windows, settings)
 
 
 def add_bias(outputs, bias, data_format):
     module = _backend_module()
-    if module is not None and hasattr(module, "add_bias"):
+    if module is not None and module.add_bias is not None:
         return module.add_bias(outputs, bias, data_format)
     bias = ops.convert_to_tensor(bias, dtype=outputs.dtype)
     if data_format == "channels_first":
@@ -133,7 +144,7 @@ def add_low_rank(kernel, a, b, scale):
     backend has one (torch's addmm: each op costs torch's eager Keras
     layer a dispatch)."""
     module = _backend_module()
-    if module is not None and hasattr(module, "add_low_rank"):
+    if module is not None and module.add_low_rank is not None:
         return module.add_low_rank(kernel, a, b, scale)
     return ops.add(kernel, scale * ops.matmul(a, b))
 
@@ -156,9 +167,7 @@ def as_constant(compute):
     it, where the backend can (TensorFlow, JAX with concrete weights); else
     `compute()` itself."""
     module = _backend_module()
-    if module is None or not hasattr(module, "as_constant"):
-        return compute()
-    return module.as_constant(compute)
+    return compute() if module is None else module.as_constant(compute)
 
 
 def _is_empty(output_shape):

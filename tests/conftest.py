@@ -8,10 +8,9 @@ import os
 
 import pytest
 
-# JAX's CPU forward is chosen by timing two programs once per new shape
-# (backends/jax_autotune.py): for the thousands of shapes here that would
-# add minutes, so the tests run the static rule, and test_jax_autotune.py
-# the measurement; the conformance suite runs with it, as users do.
+# JAX's measured CPU forward (backends/jax_autotune.py) is opt-in; the tests
+# run the static rule, as users get it, and test_jax_autotune.py the
+# measurement.
 os.environ.setdefault("KERAS_CT_PLUGIN_AUTOTUNE", "0")
 
 BACKENDS = ("tensorflow", "jax", "torch", "numpy")

@@ -47,3 +47,18 @@ def test_lora_example(tmp_path):
     before, after = (float(v) for v in re.findall(r"(\d\.\d+) (?:before|after)", lines[2]))
     assert after < before
     assert float(lines[3].rsplit(" ", 1)[1]) < 1e-5
+
+
+def test_readme_opening_example_runs_on_this_backend():
+    """The README's first example, on whichever backend runs the tests: each
+    shape its comments give is the shape computed."""
+    readme = (DOCS.parent / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    namespace = {}
+    exec(code, namespace)
+    commented = re.findall(r"^(\S.*?)\s+# (\([\d, ]+\))$", code, re.M)
+    assert len(commented) == 2
+    for line, shape in commented:
+        expression = line.split("=", 1)[0].strip() if " = " in line else line
+        value = eval(expression, namespace)
+        assert tuple(getattr(value, "shape", value)) == eval(shape), line

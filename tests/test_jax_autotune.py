@@ -6,8 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from cases import REFERENCE_CASES
-from cases import TORCH_STYLE_CASES
+from cases import COVERING
 from helpers import LAYERS
 from helpers import assert_matches_reference
 from helpers import windows
@@ -20,9 +19,9 @@ from keras_ct_plugin import dispatch
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "jax", reason="JAX's CPU forward")
 
-STRIDED = [c for c in REFERENCE_CASES[::71] + TORCH_STYLE_CASES[::23]
+STRIDED = [c for c in COVERING
            if c.rank < 3 and max(c.settings["strides"]) > 1
-           and all(w.tail > 0 for w in windows(c))]
+           and all(w.tail > 0 for w in windows(c))][::2]
 
 
 @pytest.fixture

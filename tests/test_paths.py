@@ -2,6 +2,7 @@
 with respect to input, kernel and bias, and under the backend's compiler."""
 
 import re
+from dataclasses import replace
 
 import keras
 import numpy as np
@@ -10,12 +11,12 @@ import pytest
 from keras_ct_plugin.conformance import reference
 from keras_ct_plugin.conformance.autodiff import compiled
 from keras_ct_plugin.conformance.autodiff import vjp
-from cases import REFERENCE_CASES
-from cases import TORCH_STYLE_CASES
+from cases import COVERING
+from keras_ct_plugin.conformance.covering import GEOMETRY
+from keras_ct_plugin.conformance.covering import covering
 from cases import Case
 from helpers import LAYERS
 from helpers import assert_matches_reference
-from helpers import path_params
 from helpers import windows
 from keras_ct_plugin.conformance.operands import reference_output
 from keras_ct_plugin.conformance.operands import to_float32
@@ -45,13 +46,27 @@ PHASE_CASES = [
 ]
 # Kernel 1, stride 3, "same" in 3-D: TF's own gradient is wrong there.
 REGRESSIONS = [Case((1, 1, 1), (1, 1, 3), (1, 1, 1), "same", None, "channels_last", (2, 3, 3))]
-PATH_CASES = (REFERENCE_CASES[::23] + TORCH_STYLE_CASES[::9] + TILING_CASES + PHASE_CASES
-              + REGRESSIONS)
+# In float32: what a path computes, whatever the dtype (the conformance
+# suite and test_reference_parity.py run the cases in theirs).
+SLICE = [replace(case, dtype="float32") for case in COVERING]
+WRITTEN_OUT = TILING_CASES + PHASE_CASES + REGRESSIONS
+PATH_CASES = SLICE + WRITTEN_OUT
 
 
-PATH_PARAMS = path_params(PATH_CASES)
+def _path_params():
+    """(case, path): per path, a pairwise cover of the geometry of the
+    slice's cases it serves, and each case written out above it serves."""
+    params = []
+    for path in dispatch.IMPLEMENTATIONS[1:]:
+        def serves(case):
+            return path in dispatch.serving_paths(windows(case), case.settings)
+
+        chosen = covering(list(filter(serves, SLICE)), GEOMETRY) + list(filter(serves, WRITTEN_OUT))
+        params += [pytest.param(case, path, id=f"{path}-{case.id}") for case in chosen]
+    return params
 
 
+PATH_PARAMS = _path_params()
 def _function(case, path):
     layer = LAYERS[case.rank](case.filters, case.kernel_size, **case.settings,
                               implementation=path)
@@ -71,24 +86,18 @@ def _operands(case):
 
 
 # JAX runs an eager call op by op, compiling every op for every new shape;
-# there the path tests run each function under jax.jit, one compilation per
-# test. The primitives are the same either way; eager calls are covered by
-# test_reference_parity.py and the conformance suite.
+# there the path tests run under jax.jit, one compilation per test, and the
+# gradient test checks the forward of the same program. The primitives are
+# the same either way; eager calls are covered by test_reference_parity.py
+# and the conformance suite.
 COMPILE_ON_JAX = BACKEND == "jax"
 
 
-def _maybe_jit(function):
-    if not COMPILE_ON_JAX:
-        return function
-    import jax
-
-    return jax.jit(function)
-
-
+@pytest.mark.skipif(COMPILE_ON_JAX, reason="on JAX test_path_gradients checks the output of "
+                    "the same compiled program")
 @pytest.mark.parametrize("case, path", PATH_PARAMS)
 def test_path_forward(case, path):
     _, function = _function(case, path)
-    function = _maybe_jit(function)
     x, kernel, bias = _operands(case)
     assert_matches_reference(function(x, kernel, bias), reference_output(case, x, kernel, bias))
     assert_matches_reference(function(x, kernel, None), reference_output(case, x, kernel))
@@ -103,7 +112,9 @@ def _assert_gradients_match_reference(case, path, compile, format=None):
     if 0 in y_shape:
         pytest.skip("empty output: nothing to differentiate")
     upstream = uniform(y_shape, 23)
-    dx, dkernel, dbias = vjp(function, x, kernel, bias, upstream, compile=compile)
+    y, (dx, dkernel, dbias) = vjp(function, x, kernel, bias, upstream, compile=compile,
+                                  with_output=True)
+    assert_matches_reference(y, reference_output(case, x, kernel, bias))
     ref_dx, ref_dkernel = reference.conv_transpose_vjp(x, kernel, upstream, **case.settings)
     channel_axis = -1 if case.data_format == "channels_last" else 1
     ref_dbias = np.moveaxis(upstream, channel_axis, -1).reshape(-1, case.filters).sum(0)
@@ -257,7 +268,7 @@ def test_exported_gradients(case):
 
 
 def test_reference_gradient_is_the_adjoint():
-    case = REFERENCE_CASES[100]
+    case = COVERING[10]
     x, kernel, _ = _operands(case)
     upstream = uniform(reference_output(case, x, kernel).shape, 24)
     dx, dkernel = reference.conv_transpose_vjp(x, kernel, upstream, **case.settings)
@@ -266,37 +277,14 @@ def test_reference_gradient_is_the_adjoint():
     np.testing.assert_allclose(np.vdot(y, upstream), np.vdot(dx, x), rtol=1e-10)
 
 
-STRIDE_ONE = Case((3, 3), (1, 1), (1, 1), "same", None, "channels_last", (5, 5))
-STRIDED = Case((4, 4), (2, 2), (1, 1), "same", None, "channels_last", (5, 5))
-DILATED = Case((3, 3), (2, 2), (2, 2), "valid", None, "channels_last", (5, 5))
-
-
-def _tf_dilated_path():
-    """col2im where TF's kernels refuse dilation (oneDNN off)."""
-    if BACKEND != "tensorflow":
-        return None
-    from keras_ct_plugin.backends import tensorflow as tf_backend
-
-    return "native" if tf_backend.kernels_accept(2, dilated=True) else "col2im"
-
-
-# The rules docs/benchmark.md measured, written out per backend.
-AUTO_EXPECTED = {
-    "tensorflow": [(TILING_CASES[0], "native"), (TILING_CASES[1], "native"),
-                   (STRIDE_ONE, "native"), (STRIDED, "native"), (DILATED, _tf_dilated_path())],
-    "jax": [(TILING_CASES[0], "matmul"), (TILING_CASES[1], "matmul"),
-            (STRIDE_ONE, "native"), (STRIDED, "native"), (DILATED, "native")],
-    "torch": [(TILING_CASES[0], "native"), (TILING_CASES[1], "native"),
-              (STRIDE_ONE, "native"), (STRIDED, "native"), (DILATED, "native")],
-    "numpy": [(TILING_CASES[0], "matmul"), (TILING_CASES[1], "matmul"),
-              (STRIDE_ONE, "generic"), (STRIDED, "generic"), (DILATED, "generic")],
-}
-
-
-@pytest.mark.parametrize("case, expected", AUTO_EXPECTED[BACKEND],
-                         ids=lambda v: v.id if isinstance(v, Case) else v)
-def test_auto_choice(case, expected):
-    assert dispatch.choose("auto", windows(case), case.settings) == expected
+@pytest.mark.parametrize("case", PATH_CASES, ids=lambda c: c.id)
+def test_auto_takes_a_path_that_serves(case):
+    """`auto` picks, once per setting, one of the paths that serve it (each
+    checked against the reference above); which one is a speed rule,
+    measured by the benchmark, not restated here."""
+    chosen = dispatch.choose("auto", windows(case), case.settings)
+    assert chosen in dispatch.serving_paths(windows(case), case.settings)
+    assert dispatch.choose("auto", windows(case), case.settings) == chosen
 
 
 def test_forced_matmul_that_cannot_serve_raises():

@@ -1,4 +1,4 @@
-"""Each private API the layers read (docs/architecture.md, "Private APIs")
+"""Each private API the layers read (ARCHITECTURE.md, "Private APIs")
 is guarded: without it, the layers still compute the reference's values."""
 
 import importlib
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import keras_ct_plugin as ct
+from keras_ct_plugin import backend_interface
 from keras_ct_plugin import dispatch
 from keras_ct_plugin.conformance import reference
 
@@ -84,7 +85,7 @@ def test_torch_without_is_exporting(monkeypatch):
         importlib.reload(torch_backend)
 
 
-@pytest.mark.skipif(BACKEND not in dispatch._NATIVE_BACKENDS, reason="no backend module here")
+@pytest.mark.skipif(BACKEND not in backend_interface.MODULES, reason="no backend module here")
 def test_a_backend_module_that_cannot_be_imported_leaves_the_portable_paths(monkeypatch):
     """The OpenVINO module imports Keras internals; a Keras that renamed them
     would make it fail. Then every call takes the portable paths."""

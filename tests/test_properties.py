@@ -18,7 +18,7 @@ from keras_ct_plugin.conformance import reference
 from keras_ct_plugin.conformance.operands import to_float32
 from keras_ct_plugin.conformance.operands import uniform
 
-EXAMPLES = 150
+EXAMPLES = 60
 PROPERTY_SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -353,7 +353,7 @@ def test_the_remembered_kernel_choice_follows_what_torch_reads(switch, kernel_si
     x = torch.tensor(rng.standard_normal((batch, 5, 5, 4)).astype("float32"))
     layer(x)
     plan = torch_backend._plan(layer._windows, layer.strides, layer.dilation_rate,
-                               layer.data_format, 1, 4)
+                               layer.data_format, 1, 4, True)
     as_torch_sees_it = x.permute(0, 3, 1, 2)
 
     def remembered_and_read():
@@ -375,3 +375,32 @@ def test_the_remembered_kernel_choice_follows_what_torch_reads(switch, kernel_si
     dx, dkernel = reference.conv_transpose_vjp(x.detach().numpy(), kernel, upstream, strides)
     np.testing.assert_allclose(x.grad.numpy(), dx, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(layer.kernel.value.grad.numpy(), dkernel, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("rank, data_format", [(1, "channels_last"), (2, "channels_last"),
+                                               (2, "channels_first"), (3, "channels_last")])
+def test_the_plan_follows_the_device_of_the_input(rank, data_format):
+    """What `native` does for CPU (1-D lifted to 2-D, the matmul, channels_last
+    memory) is chosen from the input's device, not from the machine: an
+    input on another device (torch's shape-only "meta" device stands in for
+    a GPU here) gets the plan for other devices and the CPU call's shape."""
+    import torch
+
+    from keras_ct_plugin.backends import torch as torch_backend
+
+    layer_class = (ct.Conv1DTranspose, ct.Conv2DTranspose, ct.Conv3DTranspose)[rank - 1]
+    layer = layer_class(filters=3, kernel_size=2, strides=2, data_format=data_format)
+    spatial = (5,) * rank
+    shape = (2, *spatial, 4) if data_format == "channels_last" else (2, 4, *spatial)
+    x = torch.ones(shape)
+    expected = tuple(layer(x).shape)
+    arguments = dict(windows=layer._windows, strides=layer.strides,
+                     dilation_rate=layer.dilation_rate, data_format=data_format, groups=1)
+    on_meta = torch_backend.native(x.to("meta"), layer.kernel.value.detach().to("meta"),
+                                   layer.bias.value.detach().to("meta"), **arguments)
+    assert on_meta.device.type == "meta" and tuple(on_meta.shape) == expected
+    plans = {on_cpu: torch_backend._plan(tuple(layer._windows), tuple(layer.strides),
+                                         tuple(layer.dilation_rate), data_format, 1, 4, on_cpu)
+             for on_cpu in (True, False)}
+    assert not plans[False].lifted and not plans[False].tiles
+    assert plans[True].lifted == (rank == 1)
