@@ -11,15 +11,18 @@ import zlib
 FAMILIES = {
     "shapes": dict(check="shapes", every=1),
     "forward vs reference (eager)": dict(check="forward", every=1),
-    "gradients vs reference": dict(check="gradients", every=4, autodiff=True),
-    "serialization (config, JSON, .keras)": dict(check="serialization", every=6),
+    # JAX compiles each case's gradient program (about a second on CPU).
+    "gradients vs reference": dict(check="gradients", every=4, every_jax=8, autodiff=True),
+    "serialization (config, JSON, .keras)": dict(check="serialization", every=6,
+                                                 every_openvino=12),
     # torch.compile takes seconds per case on CPU.
-    "mode: compiled": dict(check="compiled_call", every=30, every_torch=120,
+    "mode: compiled": dict(check="compiled_call", every=30, every_torch=240,
                            autodiff=True),
     "mode: predict": dict(check="predict", every=30),
     "mode: fit one step": dict(check="fit_one_step", every=30, autodiff=True),
     # Forward everywhere, gradients where the backend has autodiff.
-    "LoRA vs reference (forward, gradients)": dict(check="lora", every=8, plugin_only=True),
+    "LoRA vs reference (forward, gradients)": dict(check="lora", every=8, every_jax=24,
+                                                   plugin_only=True),
 }
 MIGRATION = "migration from the built-in"
 MIGRATION_EVERY = 6

@@ -109,17 +109,6 @@ def test_jax_export_symbolic_dims(case, path):
     _check_sizes(case, layer, lambda x: exported.call(weights, x))
 
 
-@needs["jax"]
-@pytest.mark.parametrize("case, path", PARAMS)
-def test_jax_jit_retraces_per_shape(case, path):
-    import jax
-
-    layer = _layer(case, path)
-    weights = [w.value for w in layer.weights]
-    compiled = jax.jit(lambda weights, x: layer.stateless_call(weights, [], x)[0])
-    _check_sizes(case, layer, lambda x: compiled(weights, x))
-
-
 @needs["tensorflow"]
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
 @pytest.mark.parametrize("case, path", PARAMS)
@@ -130,24 +119,6 @@ def test_tf_function_with_unknown_dims(case, path, jit_compile):
     signature = [tf.TensorSpec(_dynamic_input_shape(case), tf.float32)]
     compiled = tf.function(layer, input_signature=signature, jit_compile=jit_compile)
     _check_sizes(case, layer, compiled)
-
-
-@pytest.mark.skipif(BACKEND == "numpy", reason="the numpy backend does not train")
-def test_jit_compiled_fit_on_changing_sizes():
-    """One SGD step on each of two sizes; the model keeps predicting the
-    reference for its current weights (torch.compile, XLA on TF and JAX)."""
-    case = CASES[1]
-    layer = _layer(case, "auto")
-    model = keras.Sequential([keras.Input(_dynamic_input_shape(case)[1:]), layer])
-    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse", jit_compile=True)
-    for batch, scale in SIZES[:2]:
-        x = _inputs(case, batch, scale)
-        target = np.zeros(_expected(case, layer, x).shape, "float32")
-        before = [keras.ops.convert_to_numpy(w).copy() for w in layer.weights]
-        model.fit(x, target, batch_size=batch, epochs=1, verbose=0, shuffle=False)
-        assert any(np.abs(keras.ops.convert_to_numpy(w) - b).max() > 0
-                   for w, b in zip(layer.weights, before))
-        assert_matches_reference(model.predict(x, verbose=0), _expected(case, layer, x))
 
 
 def _downsampling_chain(jit_compile):

@@ -38,7 +38,9 @@ def test_jax_to_onnx_example(tmp_path):
     assert float(difference) < 1e-5
 
 
-@pytest.mark.skipif(keras.backend.backend() != "jax", reason="the example trains on JAX")
+# The example takes the backend it is given; on this machine torch runs it
+# fastest.
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="run once, on torch")
 def test_lora_example(tmp_path):
     pytest.importorskip("sklearn")
     lines = _run_example(tmp_path, "lora.md")

@@ -70,8 +70,13 @@ def test_weight_layout_by_hand():
     np.testing.assert_array_equal(kernel[0], [[1, 11], [21, 31]])
 
 
+# Every module on torch; on the other backends every third (the conformance
+# suite runs every module on every backend).
+REPRODUCED = list(MODULES)[::1 if keras.backend.backend() == "torch" else 3]
+
+
 @pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
-@pytest.mark.parametrize("name", MODULES, ids=str)
+@pytest.mark.parametrize("name", REPRODUCED, ids=str)
 def test_from_torch_reproduces_module(name, data_format):
     error = reproduce(name, data_format)
     assert error < TOLERANCE, f"max abs error {error}"
