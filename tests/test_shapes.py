@@ -1,0 +1,46 @@
+"""`shapes.py`'s windows on every axis of the whole case matrix, against the
+reference's own output length (`reference.output_length`, written apart from
+the production arithmetic), with the input sizes 1 to 9."""
+
+import pytest
+
+from cases import MATRIX
+from keras_ct_plugin import shapes
+from keras_ct_plugin.conformance import reference
+
+AXES = sorted({(k, s, d, p if isinstance(p, str) else tuple(p), op)
+               for case in MATRIX
+               for k, s, d, p, op in zip(
+                   case.kernel_size, case.strides, case.dilation_rate,
+                   [case.padding] * case.rank if isinstance(case.padding, str) else case.padding,
+                   case.output_padding or (None,) * case.rank)}, key=str)
+
+
+def _window(k, s, d, padding, output_padding):
+    return shapes.axis_window(k, s, d, padding, output_padding)
+
+
+@pytest.mark.parametrize("k, s, d, padding, output_padding", AXES, ids=str)
+def test_window_length_is_the_references(k, s, d, padding, output_padding):
+    window = _window(k, s, d, padding, output_padding)
+    for n in range(1, 10):
+        expected = reference.output_length(n, k, s, d, padding, output_padding or 0)
+        if padding == "valid" and output_padding is None:
+            expected = reference.output_length(n, k, s, d, padding, max(s - (k - 1) * d - 1, 0))
+        if padding == "same" and output_padding is None:
+            expected = n * s
+        assert window.length(n) == expected, n
+        full = (n - 1) * s + (k - 1) * d + 1
+        assert window.full_length(n) == full
+        assert full - window.crop_before - window.crop_after == expected
+    assert window.length(None) is None
+
+
+@pytest.mark.parametrize("k, s, d, padding, output_padding", AXES, ids=str)
+def test_tiling_is_one_block_per_input_position(k, s, d, padding, output_padding):
+    """A window tiles the output when each input position's kernel block is
+    exactly its own stride-long part of the output."""
+    window = _window(k, s, d, padding, output_padding)
+    tiles = k == s and d == 1 and all(window.length(n) == n * s for n in range(1, 10)) and (
+        window.crop_before == 0)
+    assert window.is_tiling == tiles
