@@ -8,9 +8,9 @@ ARCHITECTURE.md shows a call's way through.
 is the layer's strides, padding, output_padding, dilation_rate, data_format
 and groups, as `BaseConvTranspose` validated them."""
 
-SETTINGS = ("strides", "padding", "output_padding", "dilation_rate", "data_format", "groups")
-
 from typing import Protocol
+
+SETTINGS = ("strides", "padding", "output_padding", "dilation_rate", "data_format", "groups")
 
 # Keras backend name: the module serving it.
 MODULES = {

@@ -12,8 +12,9 @@
   (`backends/<backend>.py`): TensorFlow, JAX and PyTorch have one.
 - "auto": the first path that serves the call in the running backend's
   `preference(windows, settings)` (measured with `python -m
-  keras_ct_plugin.bench`, see docs/benchmark.md and docs/data/benchmark-log.md), "generic" last; on a
-  backend without a module, "matmul" where it applies, else "generic".
+  keras_ct_plugin.bench`, see docs/benchmark.md and
+  docs/data/benchmark-log.md), "generic" last; on a backend without a
+  module, "matmul" where it applies, else "generic".
 
 Whatever the implementation, a call traced for an export format
 (`tracing.py`) runs the backend's `exported` instead: the format's own
