@@ -1,10 +1,10 @@
-"""python -m keras_ct_plugin.conformance [--backends jax,torch] [--out DIR]
+"""python -m keras_ct_plugin.conformance [--backends jax,torch] [--phases run,load,export] [--out DIR]
 
 Runs the conformance matrix (conformance/cases.csv) under every installed
-Keras backend, each in processes of its own (all at once; JAX in two), then
-loads every backend's `.keras` files under every other backend, then exports
-the models of `export_models.py` in every format `model.export` offers on
-each backend and runs each artifact in its runtime. Prints passed/total per
+Keras backend, each in processes of its own (JAX in two), and meanwhile
+exports the models of `export_models.py` in every format `model.export`
+offers on each backend and runs each artifact in its runtime; then loads
+every backend's `.keras` files under every other backend. Prints passed/total per
 check family and backend, the built-in layers beside the plugin's, writes
 DIR/report.md and DIR/report.json, and exits 1 if any plugin check failed.
 """
@@ -33,32 +33,36 @@ BACKENDS = ("tensorflow", "jax", "torch", "numpy", "openvino")
 # JAX compiles each new shape eagerly and takes about twice as long as the
 # others; two processes share its cases.
 SHARDS = {"jax": 2}
+PHASES = ("run", "load", "export")
 
 
 def installed(backends):
     return [b for b in backends if b == "numpy" or importlib.util.find_spec(b)]
 
 
-def _jobs(backends, mode):
-    """(backend, label, extra worker arguments) per process."""
+def worker_jobs(backends, mode):
+    """(backend, label, worker arguments) per process."""
+    if mode == "export":
+        backends = [b for b in backends if b in export_formats.FORMATS]
     if mode in ("load", "export"):
-        return [(backend, f"{backend}: {mode}", []) for backend in backends]
+        return [(backend, f"{backend}: {mode}", [mode]) for backend in backends]
     jobs = []
     for backend in backends:
         count = SHARDS.get(backend, 1)
         jobs += [(backend, f"{backend}: run" + (f" {i + 1}/{count}" if count > 1 else ""),
-                  [f"{i}/{count}"]) for i in range(count)]
+                  [mode, f"{i}/{count}"]) for i in range(count)]
     return jobs
 
 
-def run_workers(progress, backends, mode, directory):
-    """Worker processes for every backend, all at once; each reports progress.
+def run_workers(progress, jobs, directory):
+    """Worker processes for `jobs`, all at once; each reports progress.
     Returns {label: (backend, None, or the end of its log if it failed)}: a
     failed worker does not stop the others, and the report is written."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     running = []
-    for backend, label, extra in _jobs(backends, mode):
+    for backend, label, arguments in jobs:
         log = tempfile.TemporaryFile("w+")
+        mode, *extra = arguments
         process = subprocess.Popen(
             [sys.executable, "-m", "keras_ct_plugin.conformance.worker", mode,
              str(directory), *extra],
@@ -107,16 +111,27 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog=f"python -m {__package__}",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--phases", default=",".join(PHASES),
+                        help="which of run, load and export to run (load needs run)")
     parser.add_argument("--out", default="conformance-report")
     args = parser.parse_args(argv)
     backends = installed(args.backends.split(","))
+    phases = args.phases.split(",")
+    unknown = sorted(set(phases) - set(PHASES))
+    if unknown:
+        parser.error(f"--phases: expected some of {', '.join(PHASES)}; received "
+                     f"{', '.join(unknown)}")
+    if "load" in phases and "run" not in phases:
+        parser.error("--phases: load reads the files that run writes; add run")
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work, Progress() as progress:
-        workers = run_workers(progress, backends, "run", work)
-        workers.update(run_workers(progress, backends, "load", work))
-        workers.update(run_workers(
-            progress, [b for b in backends if b in export_formats.FORMATS], "export", work))
+        # Exports need nothing from the run: they share its processors.
+        first = [job for mode in ("run", "export") if mode in phases
+                 for job in worker_jobs(backends, mode)]
+        workers = run_workers(progress, first, work)
+        if "load" in phases:
+            workers.update(run_workers(progress, worker_jobs(backends, "load"), work))
         table = report.collect(work, backends, workers)
         torch_errors = report.torch_errors(work, backends)
         exports = export_report.load(work, backends)

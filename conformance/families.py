@@ -16,7 +16,7 @@ FAMILIES = {
     "serialization (config, JSON, .keras)": dict(check="serialization", every=6,
                                                  every_openvino=12),
     # torch.compile takes seconds per case on CPU.
-    "mode: compiled": dict(check="compiled_call", every=30, every_torch=240,
+    "mode: compiled": dict(check="compiled_call", every=30, every_torch=560,
                            autodiff=True),
     "mode: predict": dict(check="predict", every=30),
     "mode: fit one step": dict(check="fit_one_step", every=30, autodiff=True),

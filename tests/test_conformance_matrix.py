@@ -1,6 +1,8 @@
 """The conformance matrix file: in step with its generator, and covering what
 the suite promises."""
 
+import pytest
+
 import keras_ct_plugin as ct
 from keras_ct_plugin.conformance import matrix
 
@@ -68,10 +70,24 @@ def test_a_failed_worker_is_recorded_and_the_others_go_on(tmp_path):
     from keras_ct_plugin.conformance import report
 
     with Progress(disable=True) as progress:
-        outcomes = runner.run_workers(progress, ["numpy"], "no-such-mode", tmp_path)
-        outcomes.update(runner.run_workers(progress, ["numpy"], "load", tmp_path))
+        outcomes = runner.run_workers(progress, [("numpy", "numpy: run", ["no-such-mode"])],
+                                      tmp_path)
+        outcomes.update(runner.run_workers(progress, runner.worker_jobs(["numpy"], "load"),
+                                           tmp_path))
     assert (tmp_path / "numpy" / "loads.json").exists()
     cell = report._workers(["numpy"], outcomes)["numpy"]
     assert cell["passed"] == 1
     assert cell["failed"] == [{"case": "numpy: run", "error": "KeyError: 'no-such-mode'"}]
     assert report.plugin_failures({"workers": {"numpy": {"plugin": cell}}}) != []
+
+
+def test_phases_are_named_and_load_needs_run(capsys):
+    from keras_ct_plugin.conformance import __main__ as runner
+
+    for phases, message in [
+        ("run,compile", "--phases: expected some of run, load, export; received compile"),
+        ("load,export", "--phases: load reads the files that run writes; add run"),
+    ]:
+        with pytest.raises(SystemExit):
+            runner.main(["--phases", phases])
+        assert message in capsys.readouterr().err
