@@ -8,6 +8,8 @@ import numbers
 
 import keras
 
+from keras_ct_plugin import shapes
+
 PADDINGS = ("valid", "same")
 DATA_FORMATS = ("channels_last", "channels_first")
 
@@ -213,3 +215,15 @@ def op_compute_dtype(inputs_dtype, kernel_dtype):
         if keras.backend.is_float_dtype(dtype):
             return dtype
     return keras.config.floatx()
+
+
+def output_padding_for_size(output_size, input_shape, kernel_size, settings):
+    """`output_size` (an int or one per spatial axis) as the `output_padding`
+    that gives it for `input_shape`, with the standardized `settings`."""
+    rank = len(kernel_size)
+    output_size = int_tuple(output_size, rank, "output_size", minimum=0)
+    sizes = [input_shape[a] for a in shapes.spatial_axes(rank, settings["data_format"])]
+    return shapes.output_padding_for(
+        output_size, sizes, kernel_size, settings["strides"], settings["dilation_rate"],
+        settings["padding"],
+    )

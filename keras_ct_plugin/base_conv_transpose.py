@@ -137,8 +137,33 @@ class BaseConvTranspose(LowRankAdaptation, keras.layers.Layer):
         if self.lora_rank:
             self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
 
-    def call(self, inputs):
+    def _for_output_size(self, input_shape, output_size):
+        """(windows, settings, path) of a call: the layer's own, or with
+        `output_size` those of the `output_padding` that gives it."""
+        if output_size is None:
+            return self._windows, self._settings, self._serving_path
+        output_padding = arguments.output_padding_for_size(
+            output_size, input_shape, self.kernel_size, self._settings
+        )
+        settings = {**self._settings, "output_padding": output_padding}
+        windows = shapes.axis_windows(
+            self.kernel_size, self.strides, self.dilation_rate, self.padding, output_padding
+        )
+        reason = dispatch.why_not(self.implementation, windows, settings)
+        if reason is not None:
+            raise ValueError(
+                f"Invalid value for argument `output_size`. "
+                f"implementation={self.implementation!r} cannot give "
+                f"output_size={output_size!r}: {reason}."
+            )
+        return windows, settings, dispatch.choose(self.implementation, windows, settings)
+
+    def call(self, inputs, output_size=None):
+        """`output_size`: the spatial output sizes, one int per axis, among
+        those that `output_padding` 0 to `max(stride, dilation) - 1` give
+        (PyTorch's `output_size`); by default the layer's `output_padding`'s."""
         self._input_channels(inputs.shape)
+        windows, settings, path = self._for_output_size(inputs.shape, output_size)
         dtype = self.compute_dtype
         if dispatch.dtype_name(inputs.dtype) != dtype:
             arguments.real_dtype(inputs.dtype, "inputs")
@@ -146,24 +171,27 @@ class BaseConvTranspose(LowRankAdaptation, keras.layers.Layer):
             inputs,
             self._kernel_for(inputs),
             self.bias,
-            implementation=self._serving_path,
-            windows=self._windows,
+            implementation=path,
+            windows=windows,
             dtype=dtype,
-            **self._settings,
+            **settings,
         )
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs
 
-    def compute_output_spec(self, inputs):
+    def compute_output_spec(self, inputs, output_size=None):
         arguments.real_dtype(inputs.dtype, "inputs")
-        return super().compute_output_spec(inputs)
-
-    def compute_output_shape(self, input_shape):
-        self._input_channels(input_shape)
-        return shapes.output_shape(
-            input_shape, self.filters, self._windows, self.data_format
+        if output_size is None:
+            return super().compute_output_spec(inputs)
+        return keras.KerasTensor(
+            self.compute_output_shape(inputs.shape, output_size), dtype=self.compute_dtype
         )
+
+    def compute_output_shape(self, input_shape, output_size=None):
+        self._input_channels(input_shape)
+        windows = self._for_output_size(input_shape, output_size)[0]
+        return shapes.output_shape(input_shape, self.filters, windows, self.data_format)
 
     def get_config(self):
         config = super().get_config()

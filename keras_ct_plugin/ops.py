@@ -72,6 +72,7 @@ def conv_transpose(
     dilation_rate=1,
     data_format=None,
     groups=1,
+    output_size=None,
 ):
     """N-D transposed convolution, the same on every Keras backend.
 
@@ -91,6 +92,10 @@ def conv_transpose(
             `keras.config.image_data_format()`.
         groups: int dividing `filters` and the input channels: input channel
             group `g` feeds only output channel group `g`.
+        output_size: `None`, or the spatial output sizes (int or tuple of N
+            ints), among those `output_padding` 0 to `max(stride,
+            dilation_rate) - 1` gives for these inputs (PyTorch's
+            `output_size`); it takes the place of `output_padding`.
 
     Returns:
         A tensor of rank N+2 with `filters` channels, in the inputs' float
@@ -107,6 +112,10 @@ def conv_transpose(
         groups,
         kernel.shape[-2],
     )
+    if output_size is not None:
+        settings["output_padding"] = arguments.output_padding_for_size(
+            output_size, inputs.shape, tuple(kernel.shape[:rank]), settings
+        )
     if keras.backend.is_keras_tensor(inputs) or keras.backend.is_keras_tensor(kernel):
         return ConvTranspose(settings=settings)(inputs, kernel)
     windows = _windows(kernel.shape, settings)

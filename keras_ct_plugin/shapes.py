@@ -122,6 +122,36 @@ def axis_windows(kernel_size, strides, dilation_rate, padding, output_padding):
     )
 
 
+def output_padding_for(output_size, sizes, kernel_size, strides, dilation_rate, padding):
+    """The `output_padding` that gives `output_size` (spatial, one int per
+    axis) for the spatial input `sizes`: PyTorch's `output_size` at call
+    time. Each axis reaches the lengths that `output_padding` 0 to
+    `max(stride, dilation) - 1` give."""
+    if isinstance(padding, str):
+        padding = (padding,) * len(kernel_size)
+    if any(n is None for n in sizes):
+        raise ValueError(
+            "Invalid value for argument `output_size`. Expected inputs whose "
+            f"spatial sizes are known. Received output_size={output_size} for "
+            f"spatial input sizes {tuple(sizes)}."
+        )
+    paddings, ranges = [], []
+    for target, n, k, s, d, p in zip(
+        output_size, sizes, kernel_size, strides, dilation_rate, padding
+    ):
+        shortest = axis_window(k, s, d, p, 0).length(n)
+        paddings.append(target - shortest)
+        ranges.append((shortest, shortest + max(s, d) - 1))
+    if any(not low <= target <= high for target, (low, high) in zip(output_size, ranges)):
+        reachable = ", ".join(f"{low} to {high}" for low, high in ranges)
+        raise ValueError(
+            "Invalid value for argument `output_size`. Expected on each spatial "
+            f"axis a size this input reaches ({reachable}). Received "
+            f"output_size={tuple(output_size)} for spatial input sizes {tuple(sizes)}."
+        )
+    return tuple(paddings)
+
+
 def to_channels_last(rank):
     """The axis order that moves a channels_first tensor's channels last,
     every axis explicit and non-negative."""

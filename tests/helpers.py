@@ -41,10 +41,16 @@ def windows(case):
                                case.padding, case.output_padding)
 
 
-def path_params(cases):
-    """(case, path) for every implementation path that serves each case."""
+def serves(path, case):
+    return path in dispatch.serving_paths(windows(case), case.settings)
+
+
+def path_params(cases, paths=None):
+    """(case, path) for every implementation path (of `paths`, if given) that
+    serves each case."""
     return [
         pytest.param(case, path, id=f"{path}-{case.id}")
         for case in cases
         for path in dispatch.serving_paths(windows(case), case.settings)
+        if paths is None or path in paths
     ]

@@ -64,3 +64,14 @@ def test_readme_opening_example_runs_on_this_backend():
         expression = line.split("=", 1)[0].strip() if " = " in line else line
         value = eval(expression, namespace)
         assert tuple(getattr(value, "shape", value)) == eval(shape), line
+
+
+def test_porting_examples_run_as_written():
+    """Every Python block of the porting guide, in order, in one namespace
+    (the `output_size` example asserts its own shape)."""
+    pytest.importorskip("torch")
+    text = (DOCS / "porting-from-pytorch.md").read_text()
+    namespace = {}
+    for block in re.findall(r"```python\n(.*?)```", text, re.S):
+        exec(block, namespace)
+    assert namespace["y"].shape == (None, 33, 31, 32)

@@ -8,22 +8,23 @@ import keras
 import numpy as np
 import pytest
 
-from keras_ct_plugin.conformance import reference
-from keras_ct_plugin.conformance.autodiff import compiled
-from keras_ct_plugin.conformance.autodiff import vjp
+import keras_ct_plugin as ct
 from cases import COVERING
-from keras_ct_plugin.conformance.covering import GEOMETRY
-from keras_ct_plugin.conformance.covering import covering
 from cases import Case
 from helpers import LAYERS
 from helpers import assert_matches_reference
+from helpers import path_params
+from helpers import serves
 from helpers import windows
+from keras_ct_plugin import dispatch
+from keras_ct_plugin.conformance import reference
+from keras_ct_plugin.conformance.autodiff import compiled
+from keras_ct_plugin.conformance.autodiff import vjp
+from keras_ct_plugin.conformance.covering import GEOMETRY
+from keras_ct_plugin.conformance.covering import covering
 from keras_ct_plugin.conformance.operands import reference_output
 from keras_ct_plugin.conformance.operands import to_float32
 from keras_ct_plugin.conformance.operands import uniform
-
-import keras_ct_plugin as ct
-from keras_ct_plugin import dispatch
 
 BACKEND = keras.backend.backend()
 needs_autodiff = pytest.mark.skipif(
@@ -58,11 +59,9 @@ def _path_params():
     slice's cases it serves, and each case written out above it serves."""
     params = []
     for path in dispatch.IMPLEMENTATIONS[1:]:
-        def serves(case):
-            return path in dispatch.serving_paths(windows(case), case.settings)
-
-        chosen = covering(list(filter(serves, SLICE)), GEOMETRY) + list(filter(serves, WRITTEN_OUT))
-        params += [pytest.param(case, path, id=f"{path}-{case.id}") for case in chosen]
+        served = [case for case in SLICE if serves(path, case)]
+        chosen = covering(served, GEOMETRY) + [c for c in WRITTEN_OUT if serves(path, c)]
+        params += path_params(chosen, paths=(path,))
     return params
 
 
