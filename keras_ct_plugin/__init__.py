@@ -11,6 +11,7 @@ __all__ = [
     "Conv3DTranspose",
     "exporting",
     "from_torch",
+    "initializers",
     "ops",
     "replace_builtin_layers",
 ]
@@ -29,6 +30,7 @@ def _is_launcher():
 if not _is_launcher():
     # Importing the layers registers them with Keras, so that `.keras` files
     # load after `import keras_ct_plugin` alone.
+    from keras_ct_plugin import initializers
     from keras_ct_plugin import ops
     from keras_ct_plugin.base_conv_transpose import BaseConvTranspose
     from keras_ct_plugin.layers import Conv1DTranspose

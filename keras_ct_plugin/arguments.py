@@ -14,7 +14,7 @@ PADDINGS = ("valid", "same")
 DATA_FORMATS = ("channels_last", "channels_first")
 
 
-def _is_int(value):
+def is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
@@ -23,7 +23,7 @@ def _received(name, value):
 
 
 def positive_int(value, name):
-    if not _is_int(value):
+    if not is_int(value):
         raise TypeError(
             f"Invalid type for argument `{name}`. Expected a positive int. "
             + _received(name, value)
@@ -39,9 +39,9 @@ def positive_int(value, name):
 def int_tuple(value, rank, name, minimum):
     """An int, or a tuple/list of `rank` ints, each at least `minimum`."""
     expected = f"an int or a tuple of {rank} ints, each >= {minimum}"
-    if _is_int(value):
+    if is_int(value):
         values = (value,) * rank
-    elif isinstance(value, (tuple, list)) and all(_is_int(v) for v in value):
+    elif isinstance(value, (tuple, list)) and all(is_int(v) for v in value):
         values = tuple(value)
     else:
         raise TypeError(
@@ -81,12 +81,12 @@ def padding(value, rank):
         f"'valid' or 'same', an int, a tuple of {rank} ints, or a tuple of "
         f"{rank} (before, after) pairs of ints, each >= 0"
     )
-    if _is_int(value):
+    if is_int(value):
         pairs = ((value, value),) * rank
-    elif isinstance(value, (tuple, list)) and all(_is_int(v) for v in value):
+    elif isinstance(value, (tuple, list)) and all(is_int(v) for v in value):
         pairs = tuple((v, v) for v in value)
     elif isinstance(value, (tuple, list)) and all(
-        isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_int(a) for a in v)
+        isinstance(v, (tuple, list)) and len(v) == 2 and all(is_int(a) for a in v)
         for v in value
     ):
         pairs = tuple(tuple(v) for v in value)

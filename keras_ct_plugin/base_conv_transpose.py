@@ -182,13 +182,16 @@ class BaseConvTranspose(LowRankAdaptation, keras.layers.Layer):
 
     def compute_output_spec(self, inputs, output_size=None):
         arguments.real_dtype(inputs.dtype, "inputs")
-        if output_size is None:
-            return super().compute_output_spec(inputs)
         return keras.KerasTensor(
-            self.compute_output_shape(inputs.shape, output_size), dtype=self.compute_dtype
+            self._output_shape(inputs.shape, output_size), dtype=self.compute_dtype
         )
 
-    def compute_output_shape(self, input_shape, output_size=None):
+    def compute_output_shape(self, input_shape):
+        # Keras reads this signature: its arguments must be the call's
+        # tensors, so `output_size` goes through compute_output_spec.
+        return self._output_shape(input_shape, None)
+
+    def _output_shape(self, input_shape, output_size):
         self._input_channels(input_shape)
         windows = self._for_output_size(input_shape, output_size)[0]
         return shapes.output_shape(input_shape, self.filters, windows, self.data_format)
