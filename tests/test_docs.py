@@ -75,3 +75,12 @@ def test_porting_examples_run_as_written():
     for block in re.findall(r"```python\n(.*?)```", text, re.S):
         exec(block, namespace)
     assert namespace["y"].shape == (None, 33, 31, 32)
+
+
+def test_checkerboard_example_runs_as_written():
+    code = re.search(r"```python\n(.*?)```", (DOCS / "checkerboard.md").read_text(), re.S)
+    namespace = {}
+    exec(code.group(1), namespace)
+    x = keras.ops.ones((1, 6, 6, 3))
+    assert namespace["resize"](x).shape == (1, 12, 12, 3)
+    assert namespace["up"](x).shape == (1, 12, 12, 64)
