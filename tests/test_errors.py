@@ -224,6 +224,22 @@ BUILD_ERRORS = {
         "data_format='channels_last', with every spatial size >= 1. Received "
         "inputs with shape (2, 0, 8, 3).",
     ),
+    "empty-last-spatial": (
+        dict(),
+        (2, 8, 0, 3),
+        "Invalid shape for argument `inputs`. Expected a 4-D input of shape "
+        "(batch, spatial_1, spatial_2, channels) for "
+        "data_format='channels_last', with every spatial size >= 1. Received "
+        "inputs with shape (2, 8, 0, 3).",
+    ),
+    "empty-first-spatial-channels-first": (
+        dict(data_format="channels_first"),
+        (2, 3, 0, 8),
+        "Invalid shape for argument `inputs`. Expected a 4-D input of shape "
+        "(batch, channels, spatial_1, spatial_2) for "
+        "data_format='channels_first', with every spatial size >= 1. Received "
+        "inputs with shape (2, 3, 0, 8).",
+    ),
 }
 
 

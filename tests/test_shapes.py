@@ -40,3 +40,12 @@ def test_tiling_is_one_block_per_input_position(k, s, d, padding, output_padding
     tiles = k == s and d == 1 and all(window.length(n) == n * s for n in range(1, 10)) and (
         window.crop_before == 0)
     assert window.is_tiling == tiles
+
+
+def test_a_padding_it_does_not_know_raises():
+    """The layer and the op check `padding` first; a direct caller of the
+    shape module gets the same message."""
+    with pytest.raises(ValueError) as error:
+        shapes.axis_window(3, 2, 1, "full", None)
+    assert str(error.value) == ("Invalid value for argument `padding`. Expected 'valid' or "
+                                "'same'. Received padding='full'.")
