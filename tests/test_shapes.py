@@ -2,6 +2,7 @@
 reference's own output length (`reference.output_length`, written apart from
 the production arithmetic), with the input sizes 1 to 9."""
 
+import numpy as np
 import pytest
 
 from cases import MATRIX
@@ -49,3 +50,13 @@ def test_a_padding_it_does_not_know_raises():
         shapes.axis_window(3, 2, 1, "full", None)
     assert str(error.value) == ("Invalid value for argument `padding`. Expected 'valid' or "
                                 "'same'. Received padding='full'.")
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_channel_moves_are_numpys_moveaxis(rank):
+    shape = (2, 3, 4, 5, 6)[:rank + 2]
+    x = np.arange(np.prod(shape)).reshape(shape)
+    np.testing.assert_array_equal(np.transpose(x, shapes.to_channels_last(rank)),
+                                  np.moveaxis(x, 1, -1))
+    np.testing.assert_array_equal(np.transpose(x, shapes.to_channels_first(rank)),
+                                  np.moveaxis(x, -1, 1))
