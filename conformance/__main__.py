@@ -1,11 +1,12 @@
-"""python -m keras_ct_plugin.conformance [--backends jax,torch] [--phases run,load,export] [--out DIR]
+"""python -m keras_ct_plugin.conformance [--backends jax,torch] [--phases run,load,export] [--plugin-only] [--out DIR]
 
 Runs the conformance matrix (conformance/cases.csv) under every installed
 Keras backend, each in processes of its own (JAX in two), and meanwhile
 exports the models of `export_models.py` in every format `model.export`
 offers on each backend and runs each artifact in its runtime; then loads
 every backend's `.keras` files under every other backend. Prints passed/total per
-check family and backend, the built-in layers beside the plugin's, writes
+check family and backend, the built-in layers beside the plugin's (unless
+--plugin-only: the built-in's cells never fail the run), writes
 DIR/report.md and DIR/report.json, and exits 1 if any plugin check failed.
 """
 
@@ -40,7 +41,7 @@ def installed(backends):
     return [b for b in backends if b == "numpy" or importlib.util.find_spec(b)]
 
 
-def worker_jobs(backends, mode):
+def worker_jobs(backends, mode, subjects=report.SUBJECTS):
     """(backend, label, worker arguments) per process."""
     if mode == "export":
         backends = [b for b in backends if b in export_formats.FORMATS]
@@ -50,7 +51,7 @@ def worker_jobs(backends, mode):
     for backend in backends:
         count = SHARDS.get(backend, 1)
         jobs += [(backend, f"{backend}: run" + (f" {i + 1}/{count}" if count > 1 else ""),
-                  [mode, f"{i}/{count}"]) for i in range(count)]
+                  [mode, f"{i}/{count}", ",".join(subjects)]) for i in range(count)]
     return jobs
 
 
@@ -95,15 +96,16 @@ def _versions(backends):
                      for name in ("keras", *backends) if name != "numpy")
 
 
-def rich_table(table, backends):
-    t = Table(title="conformance: passed/total (built-in for comparison)")
+def rich_table(table, backends, subjects):
+    t = Table(title="conformance: passed/total" + (
+        " (built-in for comparison)" if "builtin" in subjects else ""))
     t.add_column("check")
-    for backend, subject in report.columns(backends):
+    for backend, subject in report.columns(backends, subjects):
         t.add_column(report.header(backend, subject), justify="right",
                      style=None if subject == "plugin" else "dim")
     for family, row in table.items():
         t.add_row(family, *(report.cell_text(row[b].get(s))
-                            for b, s in report.columns(backends)))
+                            for b, s in report.columns(backends, subjects)))
     return t
 
 
@@ -113,6 +115,9 @@ def main(argv=None):
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--phases", default=",".join(PHASES),
                         help="which of run, load and export to run (load needs run)")
+    parser.add_argument("--plugin-only", action="store_true",
+                        help="leave the built-in layers out of the matrix (not out of the "
+                        "export matrix: a plugin cell fails there when the built-in's works)")
     parser.add_argument("--out", default="conformance-report")
     args = parser.parse_args(argv)
     backends = installed(args.backends.split(","))
@@ -123,26 +128,28 @@ def main(argv=None):
                      f"{', '.join(unknown)}")
     if "load" in phases and "run" not in phases:
         parser.error("--phases: load reads the files that run writes; add run")
+    subjects = ("plugin",) if args.plugin_only else report.SUBJECTS
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work, Progress() as progress:
         # Exports need nothing from the run: they share its processors.
         first = [job for mode in ("run", "export") if mode in phases
-                 for job in worker_jobs(backends, mode)]
+                 for job in worker_jobs(backends, mode, subjects)]
         workers = run_workers(progress, first, work)
         if "load" in phases:
             workers.update(run_workers(progress, worker_jobs(backends, "load"), work))
-        table = report.collect(work, backends, workers)
+        table = report.collect(work, backends, workers, subjects)
         torch_errors = report.torch_errors(work, backends)
         exports = export_report.load(work, backends)
     environment = (f"Measured with {_versions(backends)}, Python "
                    f"{platform.python_version()}, {platform.machine()} "
                    f"{platform.system()}, {os.cpu_count()} CPUs.")
-    Console(width=200).print(rich_table(table, backends))
+    Console(width=200).print(rich_table(table, backends, subjects))
     (out / "report.md").write_text(
-        report.markdown(table, backends, environment, torch_errors, exports))
+        report.markdown(table, backends, environment, torch_errors, exports, subjects))
     (out / "report.json").write_text(json.dumps(
-        {"environment": environment, "backends": backends, "table": table,
+        {"environment": environment, "backends": backends, "subjects": subjects,
+         "table": table,
          "from_torch_max_abs_error": torch_errors, "exports": exports}, indent=1))
     failures = report.plugin_failures(table)
     for label, (_, log) in workers.items():

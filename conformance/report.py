@@ -91,9 +91,10 @@ def _workers(backends, workers):
     return cells
 
 
-def collect(directory, backends, workers=None):
+def collect(directory, backends, workers=None, subjects=SUBJECTS):
     """{family: {backend: {subject: {"passed": n, "failed": [...]}}}}.
-    `workers`: {label: (backend, None or the log of a worker that failed)}."""
+    `workers`: {label: (backend, None or the log of a worker that failed)};
+    `subjects`: those the matrix ran."""
     directory = pathlib.Path(directory)
     table = {family: {b: {} for b in backends} for family in ORDER}
     if workers is not None:
@@ -107,7 +108,7 @@ def collect(directory, backends, workers=None):
                     row[subject] = _merge(row.get(subject), cell)
     ran = _ran(directory, backends)
     dtypes = {c.id: c.dtype for c in matrix.load() if c.id in ran}
-    for subject in SUBJECTS:
+    for subject in subjects:
         for backend, cell in _forward_across(directory, backends, subject, dtypes).items():
             table[CROSS_FAMILIES[0]][backend][subject] = cell
     for backend, cell in _keras_across(directory, backends).items():
@@ -143,25 +144,29 @@ def cell_text(cell):
     return f"{cell['passed']}/{total}"
 
 
-def columns(backends):
+def columns(backends, subjects=SUBJECTS):
     return list(itertools.chain.from_iterable(
-        ((b, "plugin"), (b, "builtin")) for b in backends))
+        ((b, subject) for subject in subjects) for b in backends))
 
 
 def header(backend, subject):
     return backend if subject == "plugin" else f"{backend} built-in"
 
 
-def markdown(table, backends, environment, torch_errors, exports):
-    cols = columns(backends)
+def markdown(table, backends, environment, torch_errors, exports, subjects=SUBJECTS):
+    cols = columns(backends, subjects)
     lines = [
         "# Conformance report",
         "",
         environment,
         "",
-        "Cells are passed/total. The built-in column runs the same checks on "
-        "`keras.layers.Conv{1,2,3}DTranspose`, for comparison; it never counts "
-        "as a plugin failure. n/a: the check does not apply (no autodiff on the "
+        "Cells are passed/total. " + (
+            "The built-in column runs the same checks on "
+            "`keras.layers.Conv{1,2,3}DTranspose`, for comparison; it never counts "
+            "as a plugin failure. " if "builtin" in subjects else
+            "The built-in layers were left out of the matrix (`--plugin-only`), "
+            "not out of the export matrix. ") +
+        "n/a: the check does not apply (no autodiff on the "
         "numpy and openvino backends; migration and the `.keras` matrix concern the plugin).",
         "",
         "| check | " + " | ".join(header(*c) for c in cols) + " |",

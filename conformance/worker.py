@@ -1,17 +1,19 @@
 """One backend's share of the conformance run, in a process of its own
 (Keras fixes the backend per process):
 
-    python -m keras_ct_plugin.conformance.worker run DIR [I/N]  # the case matrix
+    python -m keras_ct_plugin.conformance.worker run DIR [I/N [SUBJECTS]]  # the matrix
     python -m keras_ct_plugin.conformance.worker load DIR       # other backends' .keras
     python -m keras_ct_plugin.conformance.worker export DIR     # the export matrix
 
 `run` takes shard I of N of the matrix (every N-th case from the I-th; all by
-default) and writes DIR/<backend>/results-I.json and the forward outputs per
-subject (outputs-plugin-I.npz, outputs-builtin-I.npz). The last shard also
-writes the cross-backend models and, where torch is installed, from_torch's
-max abs error per module (torch_modules.json). `load` writes
-DIR/<backend>/loads.json, `export` DIR/<backend>/exports.json. Progress goes to stdout as "progress DONE TOTAL"
-lines.
+default) for SUBJECTS ("plugin,builtin" by default; "plugin" leaves out the
+built-in layers, which are there for comparison) and writes
+DIR/<backend>/results-I.json and the forward outputs per subject
+(outputs-plugin-I.npz, outputs-builtin-I.npz). The last shard also writes the
+cross-backend models and, where torch is installed, from_torch's max abs error
+per module (torch_modules.json). `load` writes DIR/<backend>/loads.json,
+`export` DIR/<backend>/exports.json. Progress goes to stdout as
+"progress DONE TOTAL" lines.
 """
 
 import importlib.util
@@ -138,17 +140,18 @@ def _from_torch(tally):
     return errors
 
 
-def run(directory, shard="0/1"):
+def run(directory, shard="0/1", subjects="plugin,builtin"):
     index_, count = map(int, shard.split("/"))
     last = index_ == count - 1
     out = pathlib.Path(directory) / keras.backend.backend()
     out.mkdir(parents=True, exist_ok=True)
     cases = matrix.load()[:int(os.environ.get("CONFORMANCE_LIMIT", "100000"))]
     cases = cases[index_::count]
-    tallies = {subject: Tally() for subject in SUBJECTS}
-    outputs = {subject: {} for subject in SUBJECTS}
+    subjects = subjects.split(",")
+    tallies = {subject: Tally() for subject in subjects}
+    outputs = {subject: {} for subject in subjects}
     for index, case in enumerate(cases):
-        for subject in SUBJECTS:
+        for subject in subjects:
             _run_case(tallies[subject], outputs[subject], subject, case)
         _migrate(tallies["plugin"], case)
         print(f"progress {index + 1} {len(cases) + 1}", flush=True)
@@ -158,7 +161,7 @@ def run(directory, shard="0/1"):
         errors = _from_torch(tallies["plugin"])
         (out / "torch_modules.json").write_text(json.dumps(errors, indent=1))
     print(f"progress {len(cases) + 1} {len(cases) + 1}", flush=True)
-    for subject in SUBJECTS:
+    for subject in subjects:
         np.savez(out / f"outputs-{subject}-{index_}.npz", **outputs[subject])
     results = {subject: tally.families for subject, tally in tallies.items()}
     (out / f"results-{index_}.json").write_text(json.dumps(results, indent=1))

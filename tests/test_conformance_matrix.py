@@ -1,12 +1,18 @@
 """The conformance matrix file: in step with its generator, and covering what
 the suite promises."""
 
+import keras
 import pytest
 
 import keras_ct_plugin as ct
 from keras_ct_plugin.conformance import matrix
 
 CASES = matrix.load()
+# The runner starts worker processes of its own backend, here numpy's
+# (seconds each): its tests run in the NumPy backend's pytest process only.
+runner_test = pytest.mark.skipif(keras.backend.backend() != "numpy",
+                                 reason="the runner's workers run on numpy whatever "
+                                 "this process's backend")
 LAYERS = {1: ct.Conv1DTranspose, 2: ct.Conv2DTranspose, 3: ct.Conv3DTranspose}
 
 
@@ -60,6 +66,7 @@ def test_every_case_is_a_valid_layer():
                        use_bias=c.use_bias, activation=c.activation)
 
 
+@runner_test
 def test_a_failed_worker_is_recorded_and_the_others_go_on(tmp_path):
     """A worker that exits with an error (here: a mode it does not know)
     becomes a plugin failure in the report; a worker beside it still
@@ -91,3 +98,22 @@ def test_phases_are_named_and_load_needs_run(capsys):
         with pytest.raises(SystemExit):
             runner.main(["--phases", phases])
         assert message in capsys.readouterr().err
+
+
+@runner_test
+def test_plugin_only_leaves_the_builtin_out_of_the_matrix(tmp_path, monkeypatch):
+    import json
+
+    from keras_ct_plugin.conformance import __main__ as runner
+
+    assert [job[2][-1] for job in runner.worker_jobs(["numpy"], "run")] == ["plugin,builtin"]
+    monkeypatch.setenv("CONFORMANCE_LIMIT", "3")
+    runner.main(["--backends", "numpy", "--phases", "run", "--plugin-only",
+                 "--out", str(tmp_path)])
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["subjects"] == ["plugin"]
+    forward = saved["table"]["forward vs reference (eager)"]["numpy"]
+    assert set(forward) == {"plugin"} and forward["plugin"]["passed"] == 3
+    header = next(line for line in (tmp_path / "report.md").read_text().splitlines()
+                  if line.startswith("| check |"))
+    assert header == "| check | numpy |"
