@@ -13,9 +13,10 @@ from keras_ct_plugin import arguments
 from keras_ct_plugin import dispatch
 from keras_ct_plugin import shapes
 from keras_ct_plugin.lora import LowRankAdaptation
+from keras_ct_plugin.quantization import WeightQuantization
 
 
-class BaseConvTranspose(LowRankAdaptation, keras.layers.Layer):
+class BaseConvTranspose(LowRankAdaptation, WeightQuantization, keras.layers.Layer):
     """Abstract N-D transposed convolution layer.
 
     Arguments, their order and the weights are those of
@@ -47,6 +48,7 @@ class BaseConvTranspose(LowRankAdaptation, keras.layers.Layer):
         implementation="auto",
         lora_rank=None,
         lora_alpha=None,
+        quantization_config=None,
         **kwargs,
     ):
         rank = self.rank
@@ -107,6 +109,7 @@ class BaseConvTranspose(LowRankAdaptation, keras.layers.Layer):
         self.bias_constraint = constraints.get(bias_constraint)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self._init_lora(lora_rank, lora_alpha)
+        self.quantization_config = quantization_config
 
     def _input_channels(self, input_shape):
         expected = self._kernel.shape[-1] * self.groups if self.built else None
@@ -116,14 +119,20 @@ class BaseConvTranspose(LowRankAdaptation, keras.layers.Layer):
 
     def build(self, input_shape):
         in_channels = self._input_channels(input_shape)
-        self._kernel = self.add_weight(
-            name="kernel",
-            shape=self.kernel_size + (self.filters, in_channels // self.groups),
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        dispatch.lay_out_kernel(self._kernel, self._serving_path, self._windows, self._settings)
+        self._kernel_shape = self.kernel_size + (self.filters, in_channels // self.groups)
+        if self.quantization_mode:
+            self.quantized_build(self._kernel_shape, self.quantization_mode,
+                                 self.quantization_config)
+        else:
+            self._kernel = self.add_weight(
+                name="kernel",
+                shape=self._kernel_shape,
+                initializer=self.kernel_initializer,
+                regularizer=self.kernel_regularizer,
+                constraint=self.kernel_constraint,
+            )
+            dispatch.lay_out_kernel(self._kernel, self._serving_path, self._windows,
+                                    self._settings)
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
@@ -162,6 +171,9 @@ class BaseConvTranspose(LowRankAdaptation, keras.layers.Layer):
         """`output_size`: the spatial output sizes, one int per axis, among
         those that `output_padding` 0 to `max(stride, dilation) - 1` give
         (PyTorch's `output_size`); by default the layer's `output_padding`'s."""
+        return self._convolve(inputs, output_size)
+
+    def _convolve(self, inputs, output_size):
         self._input_channels(inputs.shape)
         windows, settings, path = self._for_output_size(inputs.shape, output_size)
         dtype = self.compute_dtype
@@ -221,6 +233,7 @@ class BaseConvTranspose(LowRankAdaptation, keras.layers.Layer):
                 "groups": self.groups,
                 "implementation": self.implementation,
                 **self._lora_config(),
+                **self._quantization_config(),
             }
         )
         return config
@@ -238,6 +251,9 @@ class BaseConvTranspose(LowRankAdaptation, keras.layers.Layer):
                 "Expected the keys 'filters' and 'kernel_size'. Received a "
                 f"config without {' and '.join(map(repr, missing))}."
             )
+        if config.get("quantization_config") is not None:
+            config = {**config, "quantization_config": keras.saving.deserialize_keras_object(
+                config["quantization_config"])}
         try:
             return cls(**config)
         except ValueError as error:

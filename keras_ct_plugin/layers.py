@@ -34,6 +34,9 @@ _ARGS = """
             (kernels that are multiples of their strides), `"col2im"` (one
             matmul plus col2im) or `"native"` (the backend's own ops) force
             one, and raise if it cannot serve.
+        quantization_config: `None`, or the
+            `keras.quantizers.QuantizationConfig` a quantized layer was
+            quantized with (set by `quantize`; saved with the model).
         **kwargs: `name`, `dtype`, `trainable` and the other base-layer
             arguments.
 
@@ -100,3 +103,8 @@ Conv3DTranspose.__doc__ = _docstring(
     "    >>> Conv3DTranspose(8, 2, 2)(x).shape\n"
     "    (4, 10, 20, 16, 8)\n",
 )
+
+
+# The classes `quantize` serves; a subclass may override `call` (as Keras's
+# Dense refuses its subclasses, unless type_check=False).
+PUBLIC = (Conv1DTranspose, Conv2DTranspose, Conv3DTranspose)

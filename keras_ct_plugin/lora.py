@@ -30,13 +30,14 @@ class LowRankAdaptation:
 
     @property
     def kernel(self):
-        """The kernel the layer computes with: the variable, or with LoRA
-        enabled the variable plus the scaled adapters' product."""
+        """The kernel the layer computes with: the variable (a quantized
+        layer's dequantized), with LoRA enabled plus the scaled adapters'
+        product."""
         if not self.built:
             raise AttributeError("You must build the layer before accessing `kernel`.")
         if not self.lora_enabled:
-            return self._kernel
-        return self._merged(self._kernel, self.lora_kernel_a, self.lora_kernel_b)
+            return self._float_kernel()
+        return self._merged(self._float_kernel(), self.lora_kernel_a, self.lora_kernel_b)
 
     def _merged(self, kernel, a, b):
         merged = dispatch.add_low_rank(kernel, a, b, self.lora_alpha / self.lora_rank)
@@ -48,8 +49,12 @@ class LowRankAdaptation:
         computed from the variables' own values (`_value`): inside a traced
         stateless call (JAX), `value` is a tracer."""
         if self.lora_enabled and dispatch.export_target(inputs) is not None:
-            weights = (self._kernel, self.lora_kernel_a, self.lora_kernel_b)
-            return dispatch.as_constant(lambda: self._merged(*(v._value for v in weights)))
+            def merged():
+                scale = self.kernel_scale._value if self._quantized else None
+                return self._merged(self._float_kernel(self._kernel._value, scale),
+                                    self.lora_kernel_a._value, self.lora_kernel_b._value)
+
+            return dispatch.as_constant(merged)
         return self.kernel
 
     def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
@@ -76,14 +81,14 @@ class LowRankAdaptation:
         # underflow or overflow during fine-tuning.
         self.lora_kernel_a = self.add_weight(
             name="lora_kernel_a",
-            shape=self._kernel.shape[:-1] + (rank,),
+            shape=self._kernel_shape[:-1] + (rank,),
             initializer=initializers.get(a_initializer),
             dtype="float32",
             regularizer=self.kernel_regularizer,
         )
         self.lora_kernel_b = self.add_weight(
             name="lora_kernel_b",
-            shape=(rank, self._kernel.shape[-1]),
+            shape=(rank, self._kernel_shape[-1]),
             initializer=initializers.get(b_initializer),
             dtype="float32",
             regularizer=self.kernel_regularizer,
@@ -96,22 +101,34 @@ class LowRankAdaptation:
         self.lora_alpha = lora_alpha if lora_alpha is not None else rank
 
     def save_own_variables(self, store):
-        """The merged kernel and the bias, as a layer without LoRA has them."""
+        """The merged kernel and the bias, as a layer without LoRA has them;
+        a quantized layer's kernel requantized, then its scale."""
         if not self.built:
             return
-        for i, variable in enumerate([self.kernel] + ([self.bias] if self.use_bias else [])):
+        kernel, scale = self._kernel, getattr(self, "kernel_scale", None)
+        if self.lora_enabled:
+            kernel = self.kernel
+            if self._quantized:
+                kernel, scale = self._requantized(kernel)
+        for i, variable in enumerate(self._stored(kernel, scale)):
             store[str(i)] = variable
 
+    def _stored(self, kernel, scale):
+        """What a `.keras` file holds, in order: kernel, bias, kernel scale."""
+        return ([kernel] + ([self.bias] if self.use_bias else [])
+                + ([scale] if self._quantized else []))
+
     def load_own_variables(self, store):
-        expected = 1 + int(self.use_bias)
-        if not self.lora_enabled and len(store.keys()) != expected:
+        names = ["the kernel"] + (["the bias"] if self.use_bias else []) + (
+            ["the kernel scale"] if self._quantized else [])
+        if not self.lora_enabled and len(store.keys()) != len(names):
             raise ValueError(
-                f"Layer '{self.name}' expected {expected} variables, but received "
-                f"{len(store.keys())} variables during loading. Expected: the kernel"
-                f"{' and the bias' if self.use_bias else ''}.")
+                f"Layer '{self.name}' expected {len(names)} variables, but received "
+                f"{len(store.keys())} variables during loading. Expected: "
+                f"{', '.join(names[:-1]) + ' and ' if len(names) > 1 else ''}{names[-1]}.")
         if not self.built:
             return
-        for i, variable in enumerate([self._kernel] + ([self.bias] if self.use_bias else [])):
+        for i, variable in enumerate(self._stored(self._kernel, getattr(self, "kernel_scale", None))):
             variable.assign(store[str(i)])
         if self.lora_enabled:
             self.lora_kernel_a.assign(ops.zeros(self.lora_kernel_a.shape))

@@ -351,3 +351,14 @@ def test_functional_op_rejects_kernel_not_matching_groups():
         ct.ops.conv_transpose(
             np.zeros((2, 6, 6), "float32"), np.zeros((3, 4, 2), "float32"), groups=2
         )
+
+
+@pytest.mark.skipif(hasattr(keras.quantizers, "QuantizationConfig"),
+                    reason="this Keras has quantization configs (test_quantization.py)")
+def test_quantize_names_the_keras_it_needs():
+    layer = ct.Conv2DTranspose(4, 3)
+    layer.build((1, 5, 5, 2))
+    message = ("Quantizing Conv2DTranspose needs keras.quantizers.QuantizationConfig "
+               f"(Keras 3.13 or newer). This is Keras {keras.__version__}.")
+    with pytest.raises(NotImplementedError, match=f"^{re.escape(message)}$"):
+        layer.quantize("int8")
