@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from keras_ct_plugin.base_conv_transpose import BaseConvTranspose
+from keras_ct_plugin.conformance import quantized_reference
 from keras_ct_plugin.conformance import reference
 from keras_ct_plugin.conformance.autodiff import compiled
 from keras_ct_plugin.conformance.autodiff import vjp
@@ -242,3 +243,30 @@ def lora(p):
         expected["bias"] = upstream_pre.sum(axis=axes)
     for name, value in expected.items():
         assert_close(actual[name], value, case.dtype, f"gradient with respect to {name}")
+
+
+def quantized(p):
+    """`quantize("int8")` and `"int4"`: the plugin's layer, quantized, against
+    the NumPy reference of the quantized arithmetic, and within
+    `FLOAT_TOLERANCE` (relative to the output's largest value) of the float
+    reference. In float32: Keras refuses int8 with a float16 compute dtype."""
+    case = p.case
+    x, kernel, *bias = p.operands
+    exact = reference_output(case, x, kernel, *bias)
+    for mode in quantized_reference.RANGES:
+        layer = type(p.layer).from_config({**p.layer.get_config(), "dtype": "float32"})
+        layer.build(case.input_shape)
+        layer._kernel.assign(kernel)
+        if bias:
+            layer.bias.assign(bias[0])
+        layer.quantize(mode)
+        output = to_float32(layer(x))
+        pre = reference_output(case, x, kernel, *bias, y=quantized_reference.conv_transpose(
+            x, kernel, mode, case.settings))
+        activation = ACTIVATIONS[case.activation][0]
+        assert_close(output, activation(pre), "float32", f"{mode} forward")
+        error = np.max(np.abs(output - activation(exact)), initial=0)
+        largest = np.max(np.abs(activation(exact)), initial=0)
+        if error > quantized_reference.FLOAT_TOLERANCE[mode] * max(largest, 1e-6):
+            raise AssertionError(f"{mode}: {error:.3g} from the float output, whose "
+                                 f"largest value is {largest:.3g}")

@@ -23,6 +23,9 @@ FAMILIES = {
     # Forward everywhere, gradients where the backend has autodiff.
     "LoRA vs reference (forward, gradients)": dict(check="lora", every=8, every_jax=24,
                                                    plugin_only=True),
+    # Keras 3.13 or newer (keras.quantizers.QuantizationConfig).
+    "quantize int8, int4 vs reference": dict(check="quantized", every=8, every_jax=24,
+                                             plugin_only=True, needs_quantization=True),
 }
 MIGRATION = "migration from the built-in"
 MIGRATION_EVERY = 6

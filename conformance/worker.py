@@ -91,6 +91,8 @@ def _applies(family, case, subject):
     every = family.get(f"every_{backend}", family["every"])
     return (selected(case, every)
             and (backend not in INFERENCE_ONLY or not family.get("autodiff"))
+            and (hasattr(keras.quantizers, "QuantizationConfig")
+                 or not family.get("needs_quantization"))
             and (subject == "plugin" or not family.get("plugin_only")))
 
 

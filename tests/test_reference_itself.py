@@ -8,6 +8,7 @@ import pytest
 
 from keras_ct_plugin.conformance import reference
 from cases import BUILTIN_COVERING
+from cases import COVERING
 from helpers import BUILTIN_LAYERS
 from helpers import assert_matches_reference
 from helpers import layer_for
@@ -61,3 +62,21 @@ def test_plugin_and_reference_match_keras_builtin(case):
     layer.build(x.shape)
     layer.set_weights(builtin.get_weights())
     np.testing.assert_allclose(to_float32(layer(x)), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", COVERING, ids=lambda c: c.id)
+def test_reference_gradients_are_its_adjoints(case):
+    """The reference is linear in x and in the kernel, so its gradients are
+    the adjoints: <upstream, conv(v, kernel)> = <dx, v> and
+    <upstream, conv(x, w)> = <dkernel, w> for any v and w."""
+    x, kernel = uniform(case.input_shape, 30), uniform(case.kernel_shape, 31)
+    v, w = uniform(case.input_shape, 32), uniform(case.kernel_shape, 33)
+    upstream = uniform(reference.conv_transpose(x, kernel, **case.settings).shape, 34)
+    dx, dkernel = reference.conv_transpose_vjp(x, kernel, upstream, **case.settings)
+    assert dx.shape == x.shape and dkernel.shape == kernel.shape
+    np.testing.assert_allclose(
+        np.vdot(upstream, reference.conv_transpose(v, kernel, **case.settings)),
+        np.vdot(dx, v), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        np.vdot(upstream, reference.conv_transpose(x, w, **case.settings)),
+        np.vdot(dkernel, w), rtol=1e-9, atol=1e-9)

@@ -1,0 +1,4 @@
+library(testthat)
+library(kerasct)
+
+test_check("kerasct")
