@@ -1,7 +1,8 @@
 """Models for the cross-backend `.keras` matrix: Sequential and functional,
 rank 1, 2 and 3 layers, both data formats, mixed in one functional model, and
 PyTorch-style layers (groups, explicit padding, strides with dilation), and
-layers with LoRA whose adapters have moved (saved as the merged kernel)."""
+layers with LoRA whose adapters have moved (saved as the merged kernel), and
+layers quantized int8 and int4 (Keras 3.13 or newer)."""
 
 import pathlib
 
@@ -71,9 +72,22 @@ def _lora():
     return {"sequential-2d-lora": model}
 
 
+def _quantized():
+    if not hasattr(keras.quantizers, "QuantizationConfig"):
+        return {}
+    model = keras.Sequential([
+        keras.Input((5, 4, 3)),
+        ct.Conv2DTranspose(6, 3, strides=2, padding="same", groups=3),
+        ct.Conv2DTranspose(4, 2, strides=2, activation="relu"),
+    ])
+    model.layers[0].quantize("int8")
+    model.layers[1].quantize("int4")
+    return {"sequential-2d-int8-int4": model}
+
+
 def build():
     keras.utils.set_random_seed(0)
-    return {**_sequential(), **_functional(), **_lora()}
+    return {**_sequential(), **_functional(), **_lora(), **_quantized()}
 
 
 def inputs_for(model):

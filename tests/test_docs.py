@@ -51,6 +51,25 @@ def test_lora_example(tmp_path):
     assert float(lines[3].rsplit(" ", 1)[1]) < 1e-5
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="LiteRT export: TensorFlow")
+def test_quantization_example(tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("ai_edge_litert")
+    if not hasattr(keras.quantizers, "QuantizationConfig"):
+        pytest.skip("quantization needs Keras 3.13 or newer")
+    lines = _run_example(tmp_path, "quantization.md")
+    assert lines[0] == "quantized: ['conv2d_transpose', 'conv2d_transpose_1']"
+    float_bytes, int8_bytes = (int(n) for n in re.findall(r"(\d+) (?:bytes in float|in int8)",
+                                                          lines[1]))
+    assert int8_bytes < float_bytes / 3.5
+    float_mae, int8_mae = (float(line.rsplit(" ", 1)[1]) for line in lines[2:4])
+    assert float_mae < 0.1 and abs(int8_mae - float_mae) < 0.005
+    sizes = {line.split()[0]: int(line.split()[1]) for line in lines[5:9]}
+    assert sizes["int8.keras"] < sizes["float.keras"]
+    assert sizes["int8.tflite"] < sizes["float.tflite"]
+    assert float(lines[8].rsplit(" ", 1)[1]) < 1e-5
+
+
 def test_readme_opening_example_runs_on_this_backend():
     """The README's first example, on whichever backend runs the tests: each
     shape its comments give is the shape computed."""
