@@ -101,6 +101,27 @@ def test_a_worker_row_times_auto_the_builtin_lora_and_raw_torch():
     assert all(seconds > 0 for seconds in row["forward_backward"].values())
 
 
+@pytest.mark.skipif(keras.backend.backend() not in ("tensorflow", "jax", "torch")
+                    or not hasattr(keras.quantizers, "QuantizationConfig"),
+                    reason="the quantized benchmark: TensorFlow, JAX, torch; Keras 3.13+")
+def test_a_quantized_row_times_float_int8_and_int4_and_weighs_them():
+    from keras_ct_plugin.bench import quantized
+
+    workload = Workload("tiny", (2, 4, 4, 8), 16, 3, 2, "same", 1)
+    row = quantized.measure(1, [workload], min_seconds=0)["tiny"]
+    assert set(row) == {"float", "int8", "int4"}
+    assert all(row[mode]["seconds"] > 0 for mode in row)
+    kernel_bytes = 3 * 3 * 16 * 8 * 4
+    # The bias (16 floats) stays; int8 adds one float scale per filter.
+    assert row["float"]["weight_bytes"] == kernel_bytes + 16 * 4
+    assert row["int8"]["weight_bytes"] == kernel_bytes // 4 + 2 * 16 * 4
+    assert row["int4"]["weight_bytes"] == kernel_bytes // 8 + 2 * 16 * 4
+    assert row["float"]["relative_error"] == 0
+    assert 0 < row["int8"]["relative_error"] < 0.03 and row["int4"]["relative_error"] < 0.3
+    cells = quantized.rows({"jax": {"tiny": row}})[0]
+    assert cells[:2] == ["jax", "tiny"] and len(cells) == len(quantized.COLUMNS)
+
+
 @pytest.mark.skipif(keras.backend.backend() == "numpy",
                     reason="the benchmark times TensorFlow, JAX and torch")
 def test_a_sweep_row_times_the_builtin_against_itself():
