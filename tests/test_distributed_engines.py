@@ -23,14 +23,22 @@ def _free_port():
         return str(s.getsockname()[1])
 
 
-def _run(script, world, out_dir):
-    """`script` in `world` processes at once; the paths of their outputs and
-    what they wrote to stderr."""
-    port = _free_port()
+def _file_rendezvous(out_dir, world):
+    """torch's FileStore: no port, which a rank still retrying its connection
+    can take as its own source port and so connect to itself (a TCP
+    self-connect), waiting forever: a DDP test hung so under load."""
+    return f"file://{out_dir / f'rendezvous-{world}'}"
+
+
+def _run(script, world, out_dir, rendezvous=None):
+    """`script` in `world` processes at once, meeting at `rendezvous` (a free
+    port by default); the paths of their outputs and what they wrote to
+    stderr."""
+    rendezvous = rendezvous or _free_port()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": "1"}
     outs = [out_dir / f"{world}-{rank}.npz" for rank in range(world)]
     processes = [subprocess.Popen([sys.executable, str(HERE / script), str(rank), str(world),
-                                   port, str(out)], env=env, stderr=subprocess.PIPE, text=True)
+                                   rendezvous, str(out)], env=env, stderr=subprocess.PIPE, text=True)
                  for rank, out in enumerate(outs)]
     logs = []
     for process in processes:
@@ -45,8 +53,8 @@ def test_torch_ddp_with_batch_one_calls_between_steps_equals_one_process(tmp_pat
     """Torch picks another CPU kernel at batch 1; no call may change a
     parameter's storage or strides, which DDP's gradient buckets hold
     (it warns "the param's strides changed since DDP was constructed")."""
-    (single,), _ = _run("torch_ddp_step.py", 1, tmp_path)
-    ranks, logs = _run("torch_ddp_step.py", 2, tmp_path)
+    (single,), _ = _run("torch_ddp_step.py", 1, tmp_path, _file_rendezvous(tmp_path, 1))
+    ranks, logs = _run("torch_ddp_step.py", 2, tmp_path, _file_rendezvous(tmp_path, 2))
     assert "Grad strides do not match bucket view strides" not in logs
     expected = np.load(single)
     for out in ranks:

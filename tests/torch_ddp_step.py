@@ -1,7 +1,7 @@
 """Training as keras.io's torch distributed guide does it, in a process of
 its own:
 
-    python tests/torch_ddp_step.py RANK WORLD PORT OUT.npz
+    python tests/torch_ddp_step.py RANK WORLD INIT_METHOD OUT.npz
 
 WORLD processes (gloo, CPU) each take their share of one batch, the Keras
 model wrapped in `DistributedDataParallel`; between steps each calls the
@@ -15,7 +15,7 @@ constructed with.
 import os
 import sys
 
-RANK, WORLD, PORT, OUT = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+RANK, WORLD, INIT_METHOD, OUT = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 os.environ["KERAS_BACKEND"] = "torch"
 
 import keras  # noqa: E402
@@ -41,7 +41,7 @@ def build():
 
 
 def main():
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{PORT}", rank=RANK,
+    dist.init_process_group("gloo", init_method=INIT_METHOD, rank=RANK,
                             world_size=WORLD)
     model = build()
     wrapped = DistributedDataParallel(model)
