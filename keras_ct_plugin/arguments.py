@@ -169,7 +169,7 @@ def _invalid_input_shape(shape, rank, data_format, detail):
     )
 
 
-def input_channels(shape, rank, data_format, expected_channels=None, groups=1):
+def input_channels(shape, rank, data_format, expected_channels, groups):
     """Check an input shape; return its (known) channel count, a multiple of
     `groups`. (Runs at every call: the messages are built only on error.)"""
     shape = tuple(shape)

@@ -150,6 +150,12 @@ CONSTRUCTOR_ERRORS = {
         "Invalid value for argument `data_format`. Expected 'channels_last' "
         "or 'channels_first'. Received data_format=''.",
     ),
+    "data-format-int": (
+        dict(filters=4, kernel_size=3, data_format=1),
+        TypeError,
+        "Invalid type for argument `data_format`. Expected 'channels_last' "
+        "or 'channels_first'. Received data_format=1 of type int.",
+    ),
     "data-format-unknown": (
         dict(filters=4, kernel_size=3, data_format="NHWC"),
         ValueError,
@@ -167,6 +173,15 @@ CONSTRUCTOR_ERRORS = {
 def test_constructor_rejects(kwargs, error, message):
     with pytest.raises(error, match=f"^{re.escape(message)}$"):
         ct.Conv2DTranspose(**kwargs)
+
+
+@pytest.mark.parametrize("padding, pairs", [
+    (1, ((1, 1), (1, 1))),
+    ((0, 2), ((0, 0), (2, 2))),
+    (((1, 0), (0, 3)), ((1, 0), (0, 3))),
+])
+def test_integer_padding_crops_both_ends_as_pytorch_does(padding, pairs):
+    assert ct.Conv2DTranspose(4, 3, padding=padding).padding == pairs
 
 
 def test_base_class_is_abstract():

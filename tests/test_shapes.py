@@ -60,3 +60,12 @@ def test_channel_moves_are_numpys_moveaxis(rank):
                                   np.moveaxis(x, 1, -1))
     np.testing.assert_array_equal(np.transpose(x, shapes.to_channels_first(rank)),
                                   np.moveaxis(x, -1, 1))
+
+
+def test_axis_windows_are_values_a_cache_can_key_on():
+    """The torch backend's plan cache keys on a call's windows: equal windows hash alike,
+    and none can change after it is made."""
+    window = shapes.AxisWindow(3, 2, 1, 1, 0)
+    assert {window: "plan"}[shapes.AxisWindow(3, 2, 1, 1, 0)] == "plan"
+    with pytest.raises(AttributeError):
+        window.stride = 1
