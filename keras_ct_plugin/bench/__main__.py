@@ -37,12 +37,13 @@ BACKENDS = ("tensorflow", "jax", "torch")
 MEMORY_PROBE_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
 
 
-def run_worker(backend, *args):
+def run_worker(backend, *args, module="keras_ct_plugin.bench.worker"):
+    """`python -m module *args OUT.json` under `backend`; what it wrote to OUT."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
         if args[0] == "memory":
             env.update(MEMORY_PROBE_ENV)
-        command = [sys.executable, "-m", "keras_ct_plugin.bench.worker", *args, out.name]
+        command = [sys.executable, "-m", module, *args, out.name]
         done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
         if done.returncode != 0:

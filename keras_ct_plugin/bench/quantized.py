@@ -11,11 +11,7 @@ Forward as `predict` runs it: a `tf.function` on TensorFlow, `jax.jit` of
 
 import argparse
 import json
-import os
 import pathlib
-import subprocess
-import sys
-import tempfile
 
 MODES = ("int8", "int4")
 
@@ -90,18 +86,6 @@ def measure(repeats, workloads=None, **timed):
     return results
 
 
-def _worker(backend, repeats):
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        command = [sys.executable, "-m", "keras_ct_plugin.bench.quantized", "--worker", str(repeats), out.name]
-        done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"The {backend} worker failed:\n"
-                               + "\n".join(done.stderr.splitlines()[-20:]))
-        return json.loads(pathlib.Path(out.name).read_text())
-
-
 COLUMNS = ["backend", "workload", "float ms", "int8 ms", "int8 / float", "int4 ms",
            "int4 / float", "weights float : int8 : int4", "max error int8, int4"]
 
@@ -137,8 +121,11 @@ def main(argv=None):
     from rich.console import Console
 
     from keras_ct_plugin.bench import report
+    from keras_ct_plugin.bench.__main__ import run_worker
 
-    results = {backend: _worker(backend, args.repeats) for backend in args.backends.split(",")}
+    results = {backend: run_worker(backend, "--worker", str(args.repeats),
+                                   module="keras_ct_plugin.bench.quantized")
+               for backend in args.backends.split(",")}
     Console(width=200).print(report._rich_table(
         "quantized forward against float (ratio > 1: slower); weight bytes relative to float; "
         "max |quantized - float| over max |float|", COLUMNS, rows(results)))
