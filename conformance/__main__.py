@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 from rich.console import Console
 from rich.progress import Progress
@@ -58,7 +59,8 @@ def worker_jobs(backends, mode, subjects=report.SUBJECTS):
 def run_workers(progress, jobs, directory):
     """Worker processes for `jobs`, all at once; each reports progress.
     Returns {label: (backend, None, or the end of its log if it failed)}: a
-    failed worker does not stop the others, and the report is written."""
+    failed worker does not stop the others, and the report is written. Prints
+    each worker's wall time."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     running = []
     for backend, label, arguments in jobs:
@@ -70,7 +72,8 @@ def run_workers(progress, jobs, directory):
             env={**env, "KERAS_BACKEND": backend}, stdout=subprocess.PIPE, stderr=log,
             text=True)
         task = progress.add_task(label, total=None)
-        thread = threading.Thread(target=_follow, args=(progress, task, process.stdout))
+        thread = threading.Thread(target=_follow, args=(progress, task, process.stdout,
+                                                        label, time.monotonic()))
         thread.start()
         running.append((backend, label, process, log, thread))
     outcomes = {}
@@ -83,11 +86,12 @@ def run_workers(progress, jobs, directory):
     return outcomes
 
 
-def _follow(progress, task, stdout):
+def _follow(progress, task, stdout, label, start):
     for line in stdout:
         if line.startswith("progress "):
             done, total = map(int, line.split()[1:])
             progress.update(task, completed=done, total=total)
+    progress.console.print(f"{label}: {time.monotonic() - start:.0f} s")
 
 
 def _versions(backends):

@@ -29,6 +29,7 @@ import numpy as np
 
 import keras_ct_plugin as ct
 from keras_ct_plugin.conformance import checks
+from keras_ct_plugin.conformance import collector
 from keras_ct_plugin.conformance import export_check
 from keras_ct_plugin.conformance import matrix
 from keras_ct_plugin.conformance import models
@@ -202,6 +203,9 @@ def export(directory):
 
 def main(argv):
     warnings.filterwarnings("ignore")
+    # Keras's serialization imports TensorFlow wherever it is installed, on
+    # any backend: import it first, so that it is frozen too.
+    collector.freeze_imports("keras", "tensorflow")
     mode, *arguments = argv
     {"run": run, "load": load, "export": export}[mode](*arguments)
 

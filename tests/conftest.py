@@ -38,6 +38,13 @@ def pytest_report_header(config):
     return f"keras {keras.__version__}, backend {keras.backend.backend()}"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _imports_frozen():
+    from keras_ct_plugin.conformance import collector
+
+    collector.freeze_imports("keras")
+
+
 @pytest.fixture(autouse=True)
 def _reset_keras_state():
     import keras

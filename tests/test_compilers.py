@@ -154,13 +154,16 @@ def _dynamic_from_the_first_call():
 
 
 @pytest.mark.skipif(BACKEND == "numpy", reason="the numpy backend does not train")
-def test_jit_compiled_chain_trains_as_eager_on_three_sizes():
+def test_jit_compiled_chain_trains_as_eager_on_two_sizes():
     """torch.compile with dynamic shapes (XLA on TF and JAX) on a chain of
-    layers, fit on three input sizes in turn: the weights follow eager
-    training's."""
+    layers, fit on two input sizes in turn, odd sizes reaching our layers in
+    the second: the weights follow eager training's. Keras's torch train step
+    turns the batch and the target's sizes into tensors (its loss reduction
+    and loss tracker), which specializes them: each size is a compilation of
+    its own, over a minute on a 2-core CPU."""
     compiled, eager = _downsampling_chain(True), _downsampling_chain(False)
     with _dynamic_from_the_first_call():
-        for seed, shape in enumerate([(4, 16, 12, 6), (4, 13, 9, 6), (2, 24, 7, 6)]):
+        for seed, shape in enumerate([(4, 16, 12, 6), (2, 13, 9, 6)]):
             x = uniform(shape, seed)
             y = uniform(eager.compute_output_shape(shape), seed + 10)
             for model in (compiled, eager):
