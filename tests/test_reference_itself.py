@@ -37,6 +37,20 @@ def test_scatter_by_hand():
     np.testing.assert_array_equal(
         reference.conv_transpose(x, kernel, 2, output_padding=1).ravel(), full + [0]
     )
+    # An integer padding (PyTorch's) crops that many positions from each end.
+    np.testing.assert_array_equal(
+        reference.conv_transpose(x, kernel, 2, padding=1).ravel(), full[1:-1]
+    )
+
+
+def test_gradients_by_hand():
+    # The example above with an upstream gradient of ones: each input reads
+    # back the sum of the kernel, each tap the sum of the inputs.
+    x = np.array([1.0, 2.0]).reshape(1, 2, 1)
+    kernel = np.array([1.0, 10.0, 100.0]).reshape(3, 1, 1)
+    dx, dkernel = reference.conv_transpose_vjp(x, kernel, np.ones((1, 5, 1)), 2)
+    np.testing.assert_array_equal(dx.ravel(), [111, 111])
+    np.testing.assert_array_equal(dkernel.ravel(), [3, 3, 3])
 
 
 @pytest.mark.parametrize("case", BUILTIN_COVERING, ids=lambda c: c.id)
