@@ -62,6 +62,11 @@ def as_constant(compute):
     return tf.constant(value)
 
 
+def straight_through(x, quantize):
+    """No arithmetic forward: TensorFlow's graphs run each op on its own."""
+    return tf.grad_pass_through(quantize)(x)
+
+
 def preference(windows, settings):
     if _refused_dilation(windows):
         # Fitted on six dilated shapes with oneDNN off (docs/data/benchmark-log.md):

@@ -106,6 +106,60 @@ def add_low_rank(kernel, a, b, scale):
     return merged.reshape(kernel.shape)
 
 
+def _eager():
+    return not (_is_compiling() or _is_exporting() or torch.jit.is_tracing())
+
+
+def _tensor(value):
+    return value.value if hasattr(value, "value") else value
+
+
+def abs_max_dequantized(x, axis, value_range, epsilon):
+    """As `quantization._abs_max_dequantized`, to the bit, in raw torch ops
+    where nothing traces the call (each Keras op costs an eager call a
+    dispatch); None where something does."""
+    if not _eager():
+        return None
+    low, top = value_range
+    # torch.divide, not `top / tensor`: torch computes that as a reciprocal
+    # times `top`, an ulp off Keras's quotient.
+    scale = torch.divide(top, x.abs().amax(dim=axis, keepdim=True) + epsilon)
+    values = torch.round(x * scale)
+    if x.dtype == torch.float32:
+        return values / scale
+    values = values.clamp(low, top)
+    return (values.float() / scale.float()).to(x.dtype)
+
+
+def dequantized_kernel(kernel, scale, *, filters, axis, packed, dtype):
+    """The integer kernel (int4 packed along `axis`, the low nibble first)
+    over its scale per filter, in `dtype`, in raw torch ops where nothing
+    traces the call; None where something does (the exporters convert no
+    bitwise op)."""
+    if not _eager():
+        return None
+    kernel, scale = _tensor(kernel), _tensor(scale)
+    if packed:
+        kernel = torch.stack([(kernel << 4) >> 4, kernel >> 4], axis + 1)
+        kernel = kernel.flatten(axis, axis + 1).narrow(axis, 0, filters)
+    shape = [1] * kernel.ndim
+    shape[axis] = filters
+    dequantized = kernel.to(torch.float32) / scale.to(torch.float32).view(shape)
+    return dequantized.to(getattr(torch, dtype))
+
+
+def straight_through(x, quantize):
+    """Only where autograd records a gradient of `x`: each op costs an eager
+    call. An export's trace records none, and torch.jit.trace (OpenVINO's
+    exporter) traces twice, once without autograd, and fails where the two
+    graphs differ."""
+    if _is_exporting() or torch.jit.is_tracing():
+        return quantize(x)
+    if torch.is_grad_enabled() and x.requires_grad:
+        return (x - x.detach()) + quantize(x).detach()
+    return quantize(x)
+
+
 def _torch_padding(window):
     """(padding, output_padding) giving the window, or None if torch cannot."""
     padding = window.crop_before

@@ -15,9 +15,6 @@ from keras_ct_plugin.conformance import export_formats
 from keras_ct_plugin.conformance.errors import describe
 from keras_ct_plugin.conformance.export_models import MODELS
 
-RELATIVE_TOLERANCE = 1e-4
-
-
 def _relative_error(actual, expected):
     actual = np.asarray(actual, dtype=np.float64)
     if actual.shape != expected.shape:
@@ -59,7 +56,7 @@ def cell(spec, subject, format, backend, directory):
     except Exception as error:  # noqa: BLE001 - reported per cell
         return {"status": "runtime fails", "error": describe(error)}
     transposed = sum(op in export_formats.TRANSPOSED_OPS[format] for op in ops)
-    return {"status": "ok" if max(errors) <= RELATIVE_TOLERANCE else "wrong",
+    return {"status": "ok" if max(errors) <= spec.tolerance else "wrong",
             "error": None, "max_rel_error": max(errors), "nodes": len(ops),
             "transposed": transposed, "all_ops": len(every_op),
             "shapes": [list(s) for s in shapes]}

@@ -18,6 +18,16 @@ class ExportModel:
     # Where a format has a transposed-convolution op, each layer should
     # export as exactly one.
     plain: bool = True
+    # Per layer, the mode `layer.quantize` is given, or None.
+    quantize: tuple = ()
+
+    @property
+    def tolerance(self):
+        """The largest |artifact - Keras| / max|Keras| accepted. A quantized
+        layer rounds each input to an integer step: a runtime whose division
+        differs in the last bit at a half rounds it to the neighbouring step,
+        which moves the outputs it reaches by about 1/127 of their range."""
+        return 1e-2 if any(self.quantize) else 1e-4
 
     def build(self, subject):
         """The Keras model, or None where the subject has no such layer."""
@@ -40,6 +50,9 @@ class ExportModel:
             model = keras.Model(inputs, x)
         else:
             model = keras.Sequential([keras.Input(self.input_shape), *layers])
+        for layer, mode in zip(layers, self.quantize):
+            if mode:
+                layer.quantize(mode)
         for layer in layers:
             if getattr(layer, "lora_enabled", False):
                 # Trained adapters: B starts at zero.
@@ -84,6 +97,9 @@ MODELS = (
                 plugin_only=True),
     ExportModel("2-D dilation 2 + strides 2", (6, 5, 3),
                 ((2, 4, 3, dict(strides=2, dilation_rate=2)),), plugin_only=True, plain=False),
+    ExportModel("2-D int8 then int4", (6, 5, 3),
+                ((2, 8, 3, dict(strides=2, padding="same", output_padding=1)),
+                 (2, 5, 2, dict(strides=2))), plugin_only=True, quantize=("int8", "int4")),
     ExportModel(LORA, (6, 5, 3),
                 ((2, 4, 3, dict(strides=2, padding="same", output_padding=1, lora_rank=2)),),
                 plugin_only=True),

@@ -150,6 +150,23 @@ def add_low_rank(kernel, a, b, scale):
     return ops.add(kernel, scale * ops.matmul(a, b))
 
 
+def straight_through(x, quantize):
+    """`quantize(x)` forward, the gradient of `x` backward."""
+    module = _backend_module()
+    if module is not None and module.straight_through is not None:
+        return module.straight_through(x, quantize)
+    # `x - x` is exactly zero: the forward value is `quantize(x)`'s, to the bit.
+    return (x - ops.stop_gradient(x)) + ops.stop_gradient(quantize(x))
+
+
+def in_backend_ops(name, *args, **kwargs):
+    """The backend module's optional function `name` of the arguments, or
+    None where it has none or returns None."""
+    module = _backend_module()
+    function = None if module is None else getattr(module, name)
+    return None if function is None else function(*args, **kwargs)
+
+
 def export_format(inputs):
     """The export format this call is traced for, or None (`tracing.py`)."""
     module = _backend_module()

@@ -20,6 +20,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_ct_plugin import dispatch
+
 MODES = ("int8", "int4")
 RANGES = {"int8": (-127, 127), "int4": (-8, 7)}
 
@@ -33,6 +35,58 @@ def _default_block_size():
     """Keras's default int4 block size (Dense quantizes blocks of its inputs
     by default); these layers quantize int4 per output channel."""
     return keras.quantizers.Int4QuantizationConfig().block_size
+
+
+def unpacked_int4(packed, length, axis):
+    """`keras.quantizers.unpack_int4`'s values (the low nibble of each byte
+    first), in float32, by arithmetic alone: the exporters to ONNX, OpenVINO
+    and LiteRT convert no bitwise op from torch. The high nibble of a signed
+    byte `b` is `floor(b / 16)`, its low one `b - 16 * high`, from 0 to 15,
+    less 16 from 8 up."""
+    packed = ops.cast(packed, "float32")
+    high = ops.floor(packed / 16.0)
+    low = packed - 16.0 * high
+    low = low - 16.0 * ops.cast(ops.greater_equal(low, 8.0), "float32")
+    shape = list(packed.shape)
+    interleaved = ops.reshape(ops.stack([low, high], axis=axis + 1),
+                              shape[:axis] + [2 * shape[axis]] + shape[axis + 1:])
+    if 2 * shape[axis] == length:
+        return interleaved
+    shape[axis] = length
+    return ops.slice(interleaved, [0] * len(shape), shape)
+
+
+def _is_plain_abs_max(quantizer):
+    """Whether `quantizer` is Keras's own AbsMaxQuantizer into int8 with a
+    symmetric range, or one wider below."""
+    low, top = quantizer.value_range
+    return (type(quantizer) is keras.quantizers.AbsMaxQuantizer
+            and quantizer.output_dtype == "int8" and -128 <= low <= -top and top <= 127)
+
+
+def _abs_max_dequantized(x, axis, value_range, epsilon):
+    """`keras.quantizers.abs_max_quantize`'s values over its scale, to the
+    bit, in fewer ops: no round trip through int8, and no clip in float32,
+    where `|x| * (top / (max|x| + epsilon))` stays within a few ulps of `top`
+    and so rounds to at most `top`. (In 16 bits the product can round up
+    past `top + 0.5`: there it clips.)"""
+    fast = dispatch.in_backend_ops("abs_max_dequantized", x, axis, value_range, epsilon)
+    if fast is not None:
+        return fast
+    low, top = value_range
+    scale = ops.divide(top, ops.add(ops.max(ops.abs(x), axis=axis, keepdims=True), epsilon))
+    scale = ops.cast(scale, x.dtype)
+    values = ops.round(ops.multiply(x, scale))
+    if dispatch.dtype_name(x.dtype) != "float32":
+        values = ops.clip(values, low, top)
+    return _dequantized(values, scale, x.dtype)
+
+
+def _dequantized(values, scale, dtype):
+    if dispatch.dtype_name(dtype) == "float32" and dispatch.dtype_name(values.dtype) == "float32":
+        return ops.divide(values, scale)
+    dequantized = ops.divide(ops.cast(values, "float32"), ops.cast(scale, "float32"))
+    return ops.cast(dequantized, dtype)
 
 
 class WeightQuantization:
@@ -126,8 +180,13 @@ class WeightQuantization:
         if not self._quantized:
             return kernel
         scale = self.kernel_scale if scale is None else scale
-        if self.quantization_mode == "int4":
-            kernel = keras.quantizers.unpack_int4(kernel, self.filters, axis=self.rank)
+        packed = self.quantization_mode == "int4"
+        fast = dispatch.in_backend_ops("dequantized_kernel", kernel, scale, filters=self.filters,
+                                       axis=self.rank, packed=packed, dtype=self.compute_dtype)
+        if fast is not None:
+            return fast
+        if packed:
+            kernel = unpacked_int4(kernel, self.filters, axis=self.rank)
         scale = ops.reshape(ops.cast(scale, "float32"), (1,) * self.rank + (self.filters, 1))
         return ops.cast(ops.divide(ops.cast(kernel, "float32"), scale), self.compute_dtype)
 
@@ -135,13 +194,19 @@ class WeightQuantization:
         """The inputs as the activation quantizer leaves them: their dequantized
         values forward, their own gradient backward (straight through)."""
         inputs = ops.cast(inputs, self.compute_dtype)
-        if self.inputs_quantizer is None:
+        quantizer = self.inputs_quantizer
+        if quantizer is None:
             return inputs
         axis = -1 if self.data_format == "channels_last" else 1
-        values, scale = self.inputs_quantizer(inputs, axis=axis)
-        dequantized = ops.divide(ops.cast(values, "float32"), ops.cast(scale, "float32"))
-        dequantized = ops.cast(dequantized, self.compute_dtype)
-        return inputs - ops.stop_gradient(inputs) + ops.stop_gradient(dequantized)
+        if _is_plain_abs_max(quantizer):
+            def quantize(x):
+                return _abs_max_dequantized(x, axis, quantizer.value_range,
+                                            quantizer.epsilon)
+        else:
+            def quantize(x):
+                values, scale = quantizer(x, axis=axis)
+                return _dequantized(values, scale, x.dtype)
+        return dispatch.straight_through(inputs, quantize)
 
     def _int8_call(self, inputs, output_size=None):
         return self._convolve(self._quantized_inputs(inputs), output_size)

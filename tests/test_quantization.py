@@ -204,3 +204,43 @@ def test_int4_by_blocks_and_a_wrong_weight_axis_raise():
                "Received a scale of shape (1, 1, 1, 2).")
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         layer.quantize("int8", config=config)
+
+
+def _keras_dequantized_inputs(x, axis, dtype):
+    values, scale = keras.quantizers.AbsMaxQuantizer()(keras.ops.cast(x, dtype), axis=axis)
+    return keras.ops.cast(keras.ops.divide(keras.ops.cast(values, "float32"),
+                                           keras.ops.cast(scale, "float32")), dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_default_input_quantizer_gives_keras_values_to_the_bit(data_format, dtype):
+    shape = (2, 4, 5, 6) if data_format == "channels_last" else (2, 6, 4, 5)
+    layer = ct.Conv2DTranspose(3, 2, data_format=data_format, dtype=dtype)
+    layer.build(shape)
+    layer.quantize("int8")
+    x = uniform(shape, 7) * 3
+    # A position of zeros (scale 127 / epsilon), and one whose values land
+    # on halves once scaled: 127 * k / 254 = k / 2.
+    axis = -1 if data_format == "channels_last" else 1
+    x = np.moveaxis(x, axis, -1)
+    x[0, 0, 0] = 0
+    x[1, 2, 3] = np.arange(6) / 254 * 2 - 5 / 254
+    x[1, 2, 3, 0] = 254 / 254
+    x = np.moveaxis(x, -1, axis)
+    ours = to_float32(layer._quantized_inputs(x))
+    theirs = to_float32(_keras_dequantized_inputs(x, axis, dtype))
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("length", [1, 4, 5])
+def test_int4_unpacking_gives_keras_values(length):
+    from keras_ct_plugin.quantization import unpacked_int4
+
+    values = np.random.RandomState(length).randint(-8, 8, (2, length, 3)).astype("int8")
+    values[0, :, 0] = np.resize([-8, 7, -1, 0, 1], length)
+    packed = keras.quantizers.pack_int4(values, axis=1)[0]
+    np.testing.assert_array_equal(to_float32(unpacked_int4(packed, length, axis=1)), values)
+    np.testing.assert_array_equal(
+        to_float32(unpacked_int4(packed, length, axis=1)),
+        to_float32(keras.quantizers.unpack_int4(packed, length, axis=1)))
