@@ -123,28 +123,42 @@ def abs_max_dequantized(x, axis, value_range, epsilon):
     low, top = value_range
     # torch.divide, not `top / tensor`: torch computes that as a reciprocal
     # times `top`, an ulp off Keras's quotient.
-    scale = torch.divide(top, x.abs().amax(dim=axis, keepdim=True) + epsilon)
-    values = torch.round(x * scale)
+    largest = x.abs().amax(dim=axis, keepdim=True)
+    scale = torch.divide(top, largest + epsilon)
+    values = torch.mul(x, scale).round_()
     if x.dtype == torch.float32:
-        return values / scale
-    values = values.clamp(low, top)
+        return values.div_(scale)
+    values = values.clamp_(low, top)
     return (values.float() / scale.float()).to(x.dtype)
 
 
+def _unpacked_int4(kernel, axis, filters):
+    """`keras.quantizers.unpack_int4` (the low nibble first): by shifts
+    eagerly; under tracing by arithmetic alone, as the exporters to ONNX,
+    OpenVINO and LiteRT convert no bitwise op from torch. The high nibble of
+    a signed byte `b` is `floor(b / 16)`, the low one `b - 16 * high`, from 0
+    to 15, less 16 from 8 up."""
+    if _eager():
+        low, high = (kernel << 4) >> 4, kernel >> 4
+    else:
+        kernel = kernel.to(torch.float32)
+        high = torch.floor(kernel / 16)
+        low = kernel - 16 * high
+        low = low - 16 * (low >= 8).to(torch.float32)
+    kernel = torch.stack([low, high], axis + 1)
+    return kernel.flatten(axis, axis + 1).narrow(axis, 0, filters)
+
+
 def dequantized_kernel(kernel, scale, *, filters, axis, packed, dtype):
-    """The integer kernel (int4 packed along `axis`, the low nibble first)
-    over its scale per filter, in `dtype`, in raw torch ops where nothing
-    traces the call; None where something does (the exporters convert no
-    bitwise op)."""
-    if not _eager():
-        return None
+    """The integer kernel (int4 packed along `axis`) times the reciprocal of
+    its scale per filter, in `dtype`, in raw torch ops (each Keras op costs
+    an eager call a dispatch)."""
     kernel, scale = _tensor(kernel), _tensor(scale)
     if packed:
-        kernel = torch.stack([(kernel << 4) >> 4, kernel >> 4], axis + 1)
-        kernel = kernel.flatten(axis, axis + 1).narrow(axis, 0, filters)
+        kernel = _unpacked_int4(kernel, axis, filters)
     shape = [1] * kernel.ndim
     shape[axis] = filters
-    dequantized = kernel.to(torch.float32) / scale.to(torch.float32).view(shape)
+    dequantized = kernel.to(torch.float32) * torch.reciprocal(scale.to(torch.float32)).view(shape)
     return dequantized.to(getattr(torch, dtype))
 
 

@@ -37,25 +37,6 @@ def _default_block_size():
     return keras.quantizers.Int4QuantizationConfig().block_size
 
 
-def unpacked_int4(packed, length, axis):
-    """`keras.quantizers.unpack_int4`'s values (the low nibble of each byte
-    first), in float32, by arithmetic alone: the exporters to ONNX, OpenVINO
-    and LiteRT convert no bitwise op from torch. The high nibble of a signed
-    byte `b` is `floor(b / 16)`, its low one `b - 16 * high`, from 0 to 15,
-    less 16 from 8 up."""
-    packed = ops.cast(packed, "float32")
-    high = ops.floor(packed / 16.0)
-    low = packed - 16.0 * high
-    low = low - 16.0 * ops.cast(ops.greater_equal(low, 8.0), "float32")
-    shape = list(packed.shape)
-    interleaved = ops.reshape(ops.stack([low, high], axis=axis + 1),
-                              shape[:axis] + [2 * shape[axis]] + shape[axis + 1:])
-    if 2 * shape[axis] == length:
-        return interleaved
-    shape[axis] = length
-    return ops.slice(interleaved, [0] * len(shape), shape)
-
-
 def _is_plain_abs_max(quantizer):
     """Whether `quantizer` is Keras's own AbsMaxQuantizer into int8 with a
     symmetric range, or one wider below."""
@@ -186,9 +167,13 @@ class WeightQuantization:
         if fast is not None:
             return fast
         if packed:
-            kernel = unpacked_int4(kernel, self.filters, axis=self.rank)
+            kernel = keras.quantizers.unpack_int4(kernel, self.filters, axis=self.rank)
+        # Times the reciprocal, not over the scale: OpenVINO keeps an int8
+        # constant, converted then multiplied, in int8 (its compressed
+        # weights); a division it folds into a float constant.
         scale = ops.reshape(ops.cast(scale, "float32"), (1,) * self.rank + (self.filters, 1))
-        return ops.cast(ops.divide(ops.cast(kernel, "float32"), scale), self.compute_dtype)
+        return ops.cast(ops.multiply(ops.cast(kernel, "float32"), ops.divide(1.0, scale)),
+                        self.compute_dtype)
 
     def _quantized_inputs(self, inputs):
         """The inputs as the activation quantizer leaves them: their dequantized

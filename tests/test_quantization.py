@@ -233,14 +233,17 @@ def test_default_input_quantizer_gives_keras_values_to_the_bit(data_format, dtyp
     np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.skipif(BACKEND != "torch", reason="torch's own int4 unpacking")
+@pytest.mark.parametrize("traced", [False, True])
 @pytest.mark.parametrize("length", [1, 4, 5])
-def test_int4_unpacking_gives_keras_values(length):
-    from keras_ct_plugin.quantization import unpacked_int4
+def test_torch_int4_unpacking_gives_keras_values(length, traced, monkeypatch):
+    from keras_ct_plugin.backends import torch as torch_backend
 
+    monkeypatch.setattr(torch_backend, "_eager", lambda: not traced)
     values = np.random.RandomState(length).randint(-8, 8, (2, length, 3)).astype("int8")
     values[0, :, 0] = np.resize([-8, 7, -1, 0, 1], length)
     packed = keras.quantizers.pack_int4(values, axis=1)[0]
-    np.testing.assert_array_equal(to_float32(unpacked_int4(packed, length, axis=1)), values)
+    unpacked = to_float32(torch_backend._unpacked_int4(packed, 1, length))
+    np.testing.assert_array_equal(unpacked, values)
     np.testing.assert_array_equal(
-        to_float32(unpacked_int4(packed, length, axis=1)),
-        to_float32(keras.quantizers.unpack_int4(packed, length, axis=1)))
+        unpacked, to_float32(keras.quantizers.unpack_int4(packed, length, axis=1)))
