@@ -54,6 +54,20 @@ def _device_type():
 DEVICE = _device_type()
 
 
+def straight_through(x, quantize):
+    """`quantize(x)` with the identity as its derivative: no arithmetic in
+    the forward, which XLA otherwise keeps (it does not fold `x - x`)."""
+    @jax.custom_jvp
+    def quantized(x):
+        return quantize(x)
+
+    @quantized.defjvp
+    def _(primals, tangents):
+        return quantized(*primals), tangents[0]
+
+    return quantized(x)
+
+
 def preference(windows, settings):
     if DEVICE != "cpu":
         # Unmeasured there: the backend's own transposed convolution (below).
