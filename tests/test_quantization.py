@@ -2,6 +2,7 @@
 against a NumPy reference of the quantized arithmetic, `model.quantize`,
 `.keras` files, LoRA on a quantized layer, custom quantizers and errors."""
 
+import pathlib
 import re
 import warnings
 
@@ -247,3 +248,45 @@ def test_torch_int4_unpacking_gives_keras_values(length, traced, monkeypatch):
     np.testing.assert_array_equal(unpacked, values)
     np.testing.assert_array_equal(
         unpacked, to_float32(keras.quantizers.unpack_int4(packed, length, axis=1)))
+
+
+# The formats whose exporter keeps an int8 constant that is converted, then
+# scaled (docs/quantization.md has the sizes of the others).
+KEEPS_INT8 = {"tensorflow": ("tf_saved_model", "openvino", "litert"),
+              "jax": ("tf_saved_model", "onnx"),
+              "torch": ("onnx", "openvino", "litert")}
+
+
+def _artifact_bytes(path):
+    path = pathlib.Path(path)
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    companions = [path.with_suffix(".bin"), pathlib.Path(f"{path}.data")]
+    return path.stat().st_size + sum(p.stat().st_size for p in companions if p.exists())
+
+
+@pytest.mark.parametrize("format", KEEPS_INT8.get(BACKEND, ()))
+def test_an_int8_artifact_keeps_the_kernel_in_int8(format, tmp_path):
+    from keras_ct_plugin.conformance import export_formats
+
+    missing = export_formats.missing_packages(format, BACKEND)
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
+    # A static signature: with a dynamic batch, Keras exports torch to ONNX
+    # with TorchScript, which folds the kernel into float.
+    signature = [keras.InputSpec(shape=(2, 4, 4, 64), dtype="float32")]
+    x = uniform((2, 4, 4, 64), 3)
+    sizes = {}
+    for mode in ("float", "int8"):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((4, 4, 64)),
+                                  ct.Conv2DTranspose(128, 4, strides=2, padding="same")])
+        if mode == "int8":
+            model.quantize("int8")
+        expected = to_float32(model(x))
+        path = str(tmp_path / f"{mode}{export_formats.SUFFIX[format]}")
+        model.export(path, format=format, verbose=False, input_signature=signature)
+        actual = export_formats.run(format, path, x)
+        assert np.max(np.abs(actual - expected)) <= 1e-2 * np.max(np.abs(expected))
+        sizes[mode] = _artifact_bytes(path)
+    assert sizes["int8"] < 0.35 * sizes["float"], sizes
