@@ -55,12 +55,12 @@ OPTIONAL = {
     "add_bias": None,
     # `kernel + scale * a @ b` in one op; None: keras.ops'.
     "add_low_rank": None,
-    # `quantized` forward, the gradient of `x` backward (a straight-through
-    # estimator); None: keras.ops' `x + stop_gradient(quantized - x)`.
+    # `quantize(x)` forward, the gradient of `x` backward (a straight-through
+    # estimator); None: `(x - stop_gradient(x)) + stop_gradient(quantize(x))`.
     "straight_through": None,
-    # A quantized layer's kernel over its scales, and its inputs as Keras's
-    # AbsMaxQuantizer leaves them, to the bit, in the backend's own ops; None,
-    # or a None returned: quantization.py's keras.ops.
+    # A quantized layer's kernel times the reciprocal of its scales, and its
+    # inputs as Keras's AbsMaxQuantizer leaves them (to the bit), in the
+    # backend's own ops; None, or a None returned: quantization.py's keras.ops.
     "dequantized_kernel": None,
     "abs_max_dequantized": None,
 }
