@@ -98,9 +98,13 @@ def preference(windows, settings):
     return ("native",)
 
 
+def _tensor(value):
+    """A Keras variable's tensor, or the value itself."""
+    return value.value if hasattr(value, "value") else value
+
+
 def add_low_rank(kernel, a, b, scale):
-    kernel, a, b = (torch.as_tensor(v.value if hasattr(v, "value") else v)
-                    for v in (kernel, a, b))
+    kernel, a, b = (torch.as_tensor(_tensor(v)) for v in (kernel, a, b))
     merged = torch.addmm(kernel.reshape(-1, kernel.shape[-1]).to(a.dtype),
                          a.reshape(-1, a.shape[-1]), b, alpha=scale)
     return merged.reshape(kernel.shape)
@@ -108,10 +112,6 @@ def add_low_rank(kernel, a, b, scale):
 
 def _eager():
     return not (_is_compiling() or _is_exporting() or torch.jit.is_tracing())
-
-
-def _tensor(value):
-    return value.value if hasattr(value, "value") else value
 
 
 def abs_max_dequantized(x, axis, value_range, epsilon):

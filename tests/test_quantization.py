@@ -222,7 +222,8 @@ def test_default_input_quantizer_gives_keras_values_to_the_bit(data_format, dtyp
     layer.quantize("int8")
     x = uniform(shape, 7) * 3
     # A position of zeros (scale 127 / epsilon), and one whose values land
-    # on halves once scaled: 127 * k / 254 = k / 2.
+    # next to halves once scaled: 127 * k / 254 = k / 2, less the epsilon's
+    # share.
     axis = -1 if data_format == "channels_last" else 1
     x = np.moveaxis(x, axis, -1)
     x[0, 0, 0] = 0
