@@ -6,9 +6,11 @@ batch."""
 
 import os
 import pathlib
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import keras
 import numpy as np
@@ -30,21 +32,32 @@ def _file_rendezvous(out_dir, world):
     return f"file://{out_dir / f'rendezvous-{world}'}"
 
 
-def _run(script, world, out_dir, rendezvous=None):
+def _run(script, world, out_dir, rendezvous=None, timeout=300):
     """`script` in `world` processes at once, meeting at `rendezvous` (a free
     port by default); the paths of their outputs and what they wrote to
-    stderr."""
+    stderr. A process still running after `timeout` seconds gets SIGABRT,
+    on which `-X faulthandler` prints every thread's Python stack."""
     rendezvous = rendezvous or _free_port()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": "1"}
     outs = [out_dir / f"{world}-{rank}.npz" for rank in range(world)]
-    processes = [subprocess.Popen([sys.executable, str(HERE / script), str(rank), str(world),
-                                   rendezvous, str(out)], env=env, stderr=subprocess.PIPE, text=True)
+    processes = [subprocess.Popen([sys.executable, "-X", "faulthandler", str(HERE / script),
+                                   str(rank), str(world), rendezvous, str(out)],
+                                  env=env, stderr=subprocess.PIPE, text=True)
                  for rank, out in enumerate(outs)]
-    logs = []
-    for process in processes:
-        _, stderr = process.communicate(timeout=600)
+    deadline = time.monotonic() + timeout
+    logs, hung = [], []
+    for rank, process in enumerate(processes):
+        try:
+            _, stderr = process.communicate(timeout=max(deadline - time.monotonic(), 1))
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            _, stderr = process.communicate()
+            hung.append(f"rank {rank} of {world} still ran after {timeout} s, its output "
+                        f"{'written' if outs[rank].exists() else 'not written'}:\n{stderr[-3000:]}")
+            continue
         assert process.returncode == 0, stderr[-3000:]
         logs.append(stderr)
+    assert not hung, "\n".join(hung)
     return outs, "".join(logs)
 
 

@@ -62,6 +62,9 @@ def main():
     moved = layouts != [(p.data_ptr(), p.stride()) for p in model.parameters()]
     np.savez(OUT, moved=int(moved),
              **{w.path: keras.ops.convert_to_numpy(w) for w in model.weights})
+    dist.barrier()
+    del wrapped  # its reducer lets go of the group while every rank is still in it
+    dist.barrier()
     dist.destroy_process_group()
 
 
