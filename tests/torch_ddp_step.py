@@ -12,6 +12,7 @@ on the whole batch. OUT.npz gets the weights after the last step, and
 constructed with.
 """
 
+import datetime
 import os
 import sys
 
@@ -41,8 +42,9 @@ def build():
 
 
 def main():
+    # A wait for another rank raises after this, naming what it waited for.
     dist.init_process_group("gloo", init_method=INIT_METHOD, rank=RANK,
-                            world_size=WORLD)
+                            world_size=WORLD, timeout=datetime.timedelta(seconds=120))
     model = build()
     wrapped = DistributedDataParallel(model)
     layouts = [(p.data_ptr(), p.stride()) for p in model.parameters()]
